@@ -1,0 +1,286 @@
+/*
+ * attestd - hex, base64/base64url (RFC 4648) and RFC 3339 timestamps.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "av/codec.h"
+
+static const char hexdig[] = "0123456789abcdef";
+
+char *
+av_hex_encode(const uint8_t *p, size_t n)
+{
+	char *s;
+
+	if (n > (SIZE_MAX - 1) / 2 || (s = malloc(2 * n + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		s[2 * i] = hexdig[p[i] >> 4];
+		s[2 * i + 1] = hexdig[p[i] & 0xf];
+	}
+	s[2 * n] = '\0';
+	return s;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+av_hex_decode_fixed(const char *s, uint8_t *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval((unsigned char)s[2 * i]);
+		int lo = (hi < 0) ? -1 : hexval((unsigned char)s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int
+av_hex_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen)
+{
+	uint8_t *buf;
+
+	if (slen % 2 != 0 || memchr(s, '\0', slen) != NULL)
+		return -1;
+	if ((buf = malloc(slen / 2 + 1)) == NULL)
+		return -1;
+	if (av_hex_decode_fixed(s, buf, slen / 2) != 0) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*outlen = slen / 2;
+	return 0;
+}
+
+static char *
+b64_encode(const uint8_t *p, size_t n, const char *alpha, bool pad)
+{
+	char	*s, *o;
+	size_t	 i;
+
+	if (n > (SIZE_MAX - 4) / 4 * 3)
+		return NULL;
+	if ((s = malloc((n + 2) / 3 * 4 + 1)) == NULL)
+		return NULL;
+	o = s;
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
+		    p[i + 2];
+		*o++ = alpha[v >> 18];
+		*o++ = alpha[(v >> 12) & 63];
+		*o++ = alpha[(v >> 6) & 63];
+		*o++ = alpha[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		*o++ = alpha[v >> 18];
+		*o++ = alpha[(v >> 12) & 63];
+		if (pad) {
+			*o++ = '=';
+			*o++ = '=';
+		}
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+		*o++ = alpha[v >> 18];
+		*o++ = alpha[(v >> 12) & 63];
+		*o++ = alpha[(v >> 6) & 63];
+		if (pad)
+			*o++ = '=';
+	}
+	*o = '\0';
+	return s;
+}
+
+char *
+av_b64_encode(const uint8_t *p, size_t n)
+{
+	return b64_encode(p, n,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+	    true);
+}
+
+char *
+av_b64url_encode(const uint8_t *p, size_t n)
+{
+	return b64_encode(p, n,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+	    false);
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+int
+av_b64_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen)
+{
+	uint8_t		*buf;
+	size_t		 o = 0, npad = 0, nsym = 0;
+	uint32_t	 acc = 0;
+	int		 bits = 0;
+
+	if ((buf = malloc(slen / 4 * 3 + 3)) == NULL)
+		return -1;
+	for (size_t i = 0; i < slen; i++) {
+		int c = (unsigned char)s[i], v;
+
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			continue;
+		if (c == '=') {
+			npad++;
+			continue;
+		}
+		if (npad > 0 || (v = b64val(c)) < 0)
+			goto bad;
+		nsym++;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* a lone trailing symbol, bad padding, or non-zero spare bits */
+	if (nsym % 4 == 1 || npad > 2 || (npad > 0 && (nsym + npad) % 4 != 0) ||
+	    acc != 0)
+		goto bad;
+	*out = buf;
+	*outlen = o;
+	return 0;
+ bad:
+	free(buf);
+	return -1;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int
+digits(const char **s, int n, int *v)
+{
+	int x = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*s)[i]))
+			return -1;
+		x = x * 10 + ((*s)[i] - '0');
+	}
+	*s += n;
+	*v = x;
+	return 0;
+}
+
+int
+av_time_parse(const char *s, int64_t *t)
+{
+	int	Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0;
+	char	*end;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (strspn(s, "0123456789") == strlen(s)) {
+		long long v;
+
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return -1;
+		*t = v;
+		return 0;
+	}
+	if (digits(&s, 4, &Y) || *s++ != '-' || digits(&s, 2, &M) ||
+	    *s++ != '-' || digits(&s, 2, &D) || (*s != 'T' && *s != 't' &&
+	    *s != ' '))
+		return -1;
+	s++;
+	if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &m) ||
+	    *s++ != ':' || digits(&s, 2, &sec))
+		return -1;
+	if (*s == '.') {
+		s++;
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		sign = (*s == '-') ? -1 : 1;
+		s++;
+		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om))
+			return -1;
+	} else
+		return -1;
+	if (*s != '\0' || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 ||
+	    m > 59 || sec > 60 || oh > 23 || om > 59)
+		return -1;
+	*t = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 +
+	    h * 3600 + m * 60 + sec - sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+void
+av_time_format(int64_t t, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+bool
+av_memeq_ct(const void *a, const void *b, size_t n)
+{
+	const volatile uint8_t	*x = a, *y = b;
+	uint8_t			 d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
