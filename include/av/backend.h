@@ -39,6 +39,7 @@ struct av_ctx {
 	const uint8_t		*runtime_data;	/* may be NULL */
 	size_t			 runtime_data_len;
 	bool			 nonce_required; /* policy demands binding */
+	int64_t			 max_age_s;	/* policy freshness: -1 none */
 };
 
 struct av_backend {
