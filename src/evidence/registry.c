@@ -57,9 +57,13 @@ av_backend_detect(const uint8_t *p, size_t n, struct av_err *e)
 			found = av_backend_list[i];
 			nfound++;
 		}
-	if (nfound != 1) {
-		AV_FAIL(e, AV_E_UNKNOWN_TYPE, nfound == 0 ?
-		    "evidence type not recognised; declare its type" :
+	if (nfound == 0) {
+		AV_FAIL(e, AV_E_UNKNOWN_TYPE,
+		    "evidence type not recognised; declare its type");
+		return NULL;
+	}
+	if (nfound > 1) {
+		AV_FAIL(e, AV_E_UNKNOWN_TYPE,
 		    "evidence type ambiguous; declare its type");
 		return NULL;
 	}

@@ -1,0 +1,510 @@
+/*
+ * attestd - reference-value policies: strict loading, compilation into
+ * immutable structs, and the typed helpers backends use for their own
+ * sections (docs/policies.md).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "av/backend.h"
+#include "av/codec.h"
+#include "av/policy.h"
+
+#define AV_POLICY_MAX_BYTES	(4u << 20)
+#define AV_POLICY_MAX_FILES	4096
+#define AV_HEXLIST_MAX		4096
+
+int
+av_policy_errf(struct av_policy_err *perr, const char *path,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	if (perr == NULL)
+		return -1;
+	snprintf(perr->path, sizeof(perr->path), "%s", path ? path : "");
+	va_start(ap, fmt);
+	vsnprintf(perr->reason, sizeof(perr->reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- helpers for sections ------------------------------------------- */
+
+void
+av_hexlist_cleanup(struct av_hexlist *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+bool
+av_hexlist_contains(const struct av_hexlist *l, const uint8_t *p, size_t n)
+{
+	if (n != l->len)
+		return false;
+	for (size_t i = 0; i < l->n; i++)
+		if (memcmp(l->v[i], p, n) == 0)
+			return true;
+	return false;
+}
+
+json_t *
+av_hexlist_json(const struct av_hexlist *l)
+{
+	json_t	*a = json_array();
+	char	*h;
+
+	for (size_t i = 0; a != NULL && i < l->n; i++) {
+		if ((h = av_hex_encode(l->v[i], l->len)) == NULL)
+			break;
+		json_array_append_new(a, json_string(h));
+		free(h);
+	}
+	return a;
+}
+
+int
+av_pol_keys(const json_t *obj, const char *path, const char *const allowed[],
+    struct av_policy_err *perr)
+{
+	const char	*k;
+	json_t		*v;
+	size_t		 i;
+
+	if (!json_is_object(obj))
+		return av_policy_errf(perr, path, "expected an object");
+	json_object_foreach((json_t *)obj, k, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(allowed[i], k) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			char sub[256];
+
+			snprintf(sub, sizeof(sub), "%s.%s", path, k);
+			return av_policy_errf(perr, sub, "unknown key \"%s\"", k);
+		}
+	}
+	return 0;
+}
+
+static int
+hex_one(const json_t *s, const char *path, size_t len, uint8_t **out,
+    size_t *outlen, struct av_policy_err *perr)
+{
+	const char	*t;
+	size_t		 tl;
+
+	if (!json_is_string(s))
+		return av_policy_errf(perr, path, "expected a hex string");
+	t = json_string_value(s);
+	tl = json_string_length(s);
+	if (len != 0 && tl != 2 * len)
+		return av_policy_errf(perr, path,
+		    "expected %zu hex digits (%zu bytes), got %zu", 2 * len,
+		    len, tl);
+	if (tl == 0 || av_hex_decode(t, tl, out, outlen) != 0)
+		return av_policy_errf(perr, path, "not a hex string");
+	return 0;
+}
+
+int
+av_pol_hexlist(const json_t *v, const char *path, size_t len,
+    struct av_hexlist *out, struct av_policy_err *perr)
+{
+	char	 sub[256];
+	size_t	 n, i, blen;
+	uint8_t	*b = NULL;
+
+	memset(out, 0, sizeof(*out));
+	out->len = len;
+	n = json_is_array(v) ? json_array_size(v) : 1;
+	if (!json_is_array(v) && !json_is_string(v))
+		return av_policy_errf(perr, path,
+		    "expected a hex string or an array of them");
+	if (n == 0)
+		return av_policy_errf(perr, path,
+		    "empty list: no value could ever match");
+	if (n > AV_HEXLIST_MAX)
+		return av_policy_errf(perr, path, "more than %d values",
+		    AV_HEXLIST_MAX);
+	if ((out->v = calloc(n, sizeof(*out->v))) == NULL)
+		return av_policy_errf(perr, path, "out of memory");
+	for (i = 0; i < n; i++) {
+		const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+
+		if (json_is_array(v))
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		else
+			snprintf(sub, sizeof(sub), "%s", path);
+		if (hex_one(e, sub, out->len, &b, &blen, perr) != 0)
+			goto bad;
+		if (out->len == 0)
+			out->len = blen;
+		else if (blen != out->len) {
+			free(b);
+			av_policy_errf(perr, sub,
+			    "all values must have %zu bytes", out->len);
+			goto bad;
+		}
+		if (av_hexlist_contains(out, b, blen)) {
+			free(b);
+			av_policy_errf(perr, sub, "duplicate value");
+			goto bad;
+		}
+		out->v[out->n++] = b;
+	}
+	return 0;
+ bad:
+	av_hexlist_cleanup(out);
+	return -1;
+}
+
+int
+av_pol_bool(const json_t *v, const char *path, bool *out,
+    struct av_policy_err *perr)
+{
+	if (!json_is_boolean(v))
+		return av_policy_errf(perr, path, "expected true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+int
+av_pol_uint(const json_t *v, const char *path, uint64_t max, uint64_t *out,
+    struct av_policy_err *perr)
+{
+	json_int_t i;
+
+	if (!json_is_integer(v))
+		return av_policy_errf(perr, path, "expected an integer");
+	i = json_integer_value(v);
+	if (i < 0 || (uint64_t)i > max)
+		return av_policy_errf(perr, path,
+		    "expected an integer from 0 to %llu",
+		    (unsigned long long)max);
+	*out = (uint64_t)i;
+	return 0;
+}
+
+/* ---- policies ------------------------------------------------------- */
+
+void
+av_policy_free(struct av_policy *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->nsections; i++)
+		if (p->sections[i].backend != NULL &&
+		    p->sections[i].backend->policy_free != NULL)
+			p->sections[i].backend->policy_free(
+			    p->sections[i].compiled);
+	free(p->sections);
+	free(p->id);
+	free(p->description);
+	free(p->ref);
+	json_decref(p->source);
+	free(p);
+}
+
+static bool
+valid_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+static int
+compile_freshness(const json_t *f, struct av_policy *p,
+    struct av_policy_err *perr)
+{
+	static const char *const keys[] = { "nonce", "max_age_s", NULL };
+	const json_t	*v;
+	uint64_t	 u;
+
+	if (av_pol_keys(f, "freshness", keys, perr) != 0)
+		return -1;
+	if ((v = json_object_get(f, "nonce")) != NULL) {
+		const char *s = json_string_value(v);
+
+		if (s != NULL && strcmp(s, "required") == 0)
+			p->nonce = AV_NONCE_REQUIRED;
+		else if (s != NULL && strcmp(s, "optional") == 0)
+			p->nonce = AV_NONCE_OPTIONAL;
+		else
+			return av_policy_errf(perr, "freshness.nonce",
+			    "expected \"required\" or \"optional\"");
+	}
+	if ((v = json_object_get(f, "max_age_s")) != NULL) {
+		if (av_pol_uint(v, "freshness.max_age_s", 366ull * 86400, &u,
+		    perr) != 0)
+			return -1;
+		p->max_age_s = (int64_t)u;
+	}
+	return 0;
+}
+
+int
+av_policy_compile(const json_t *doc, struct av_policy **out,
+    struct av_policy_err *perr)
+{
+	static const char *const keys[] = { "id", "version", "description",
+	    "freshness", "evidence", "$schema", NULL };
+	struct av_policy	*p;
+	const json_t		*v, *ev;
+	const char		*k;
+	json_t			*sec;
+	uint64_t		 ver;
+	char			 path[160];
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return av_policy_errf(perr, "", "out of memory");
+	p->max_age_s = -1;
+	p->nonce = AV_NONCE_OPTIONAL;
+	if (!json_is_object(doc)) {
+		av_policy_errf(perr, "", "a policy is a JSON object");
+		goto bad;
+	}
+	if (av_pol_keys(doc, "", keys, perr) != 0) {
+		/* "" + ".key" -> "key" */
+		memmove(perr->path, perr->path + 1, strlen(perr->path));
+		goto bad;
+	}
+	v = json_object_get(doc, "id");
+	if (!json_is_string(v) || !valid_id(json_string_value(v))) {
+		av_policy_errf(perr, "id", "expected 1-64 characters of "
+		    "[A-Za-z0-9._-], not starting with '.' or '-'");
+		goto bad;
+	}
+	p->id = strdup(json_string_value(v));
+	if ((v = json_object_get(doc, "version")) == NULL) {
+		av_policy_errf(perr, "version", "missing");
+		goto bad;
+	}
+	if (av_pol_uint(v, "version", (1ull << 53), &ver, perr) != 0)
+		goto bad;
+	if (ver == 0) {
+		av_policy_errf(perr, "version", "versions start at 1");
+		goto bad;
+	}
+	p->version = (int64_t)ver;
+	if ((v = json_object_get(doc, "description")) != NULL) {
+		if (!json_is_string(v)) {
+			av_policy_errf(perr, "description", "expected a string");
+			goto bad;
+		}
+		p->description = strdup(json_string_value(v));
+	}
+	if ((v = json_object_get(doc, "freshness")) != NULL &&
+	    compile_freshness(v, p, perr) != 0)
+		goto bad;
+	ev = json_object_get(doc, "evidence");
+	if (!json_is_object(ev) || json_object_size(ev) == 0) {
+		av_policy_errf(perr, "evidence", "expected an object with at "
+		    "least one platform section");
+		goto bad;
+	}
+	if ((p->sections = calloc(json_object_size(ev),
+	    sizeof(*p->sections))) == NULL) {
+		av_policy_errf(perr, "", "out of memory");
+		goto bad;
+	}
+	json_object_foreach((json_t *)ev, k, sec) {
+		const struct av_backend *b = av_backend_find(k);
+
+		snprintf(path, sizeof(path), "evidence.%s", k);
+		if (b == NULL) {
+			av_policy_errf(perr, path, "unknown platform \"%s\"", k);
+			goto bad;
+		}
+		if (b->policy_compile == NULL) {
+			av_policy_errf(perr, path, "platform \"%s\" takes no "
+			    "reference values yet", k);
+			goto bad;
+		}
+		if (!json_is_object(sec)) {
+			av_policy_errf(perr, path, "expected an object");
+			goto bad;
+		}
+		if (b->policy_compile(sec, path,
+		    &p->sections[p->nsections].compiled, perr) != 0)
+			goto bad;
+		p->sections[p->nsections++].backend = b;
+	}
+	if (p->id == NULL || (p->ref = malloc(strlen(p->id) + 24)) == NULL ||
+	    (p->source = json_deep_copy(doc)) == NULL) {
+		av_policy_errf(perr, "", "out of memory");
+		goto bad;
+	}
+	snprintf(p->ref, strlen(p->id) + 24, "%s@%lld", p->id,
+	    (long long)p->version);
+	*out = p;
+	return 0;
+ bad:
+	av_policy_free(p);
+	return -1;
+}
+
+int
+av_policy_load_file(const char *file, struct av_policy **out,
+    struct av_policy_err *perr)
+{
+	json_t		*doc;
+	json_error_t	 jerr;
+	int		 rc;
+
+	memset(perr, 0, sizeof(*perr));
+	snprintf(perr->file, sizeof(perr->file), "%s", file);
+	doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		snprintf(perr->path, sizeof(perr->path), "line %d column %d",
+		    jerr.line, jerr.column);
+		snprintf(perr->reason, sizeof(perr->reason), "%s", jerr.text);
+		return -1;
+	}
+	rc = av_policy_compile(doc, out, perr);
+	json_decref(doc);
+	return rc;
+}
+
+const void *
+av_policy_section(const struct av_policy *p, const struct av_backend *b)
+{
+	if (p == NULL)
+		return NULL;
+	for (size_t i = 0; i < p->nsections; i++)
+		if (p->sections[i].backend == b)
+			return p->sections[i].compiled;
+	return NULL;
+}
+
+/* ---- sets ----------------------------------------------------------- */
+
+struct av_policy_set {
+	size_t			 n;
+	struct av_policy	**v;
+};
+
+void
+av_policy_set_free(struct av_policy_set *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		av_policy_free(s->v[i]);
+	free(s->v);
+	free(s);
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+av_policy_set_load_dir(const char *dir, struct av_policy_set **out,
+    struct av_policy_err *perr)
+{
+	struct av_policy_set	*s;
+	DIR			*d;
+	struct dirent		*de;
+	char			**names = NULL, path[4096];
+	size_t			 nnames = 0, i;
+	int			 rc = -1;
+
+	memset(perr, 0, sizeof(*perr));
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return av_policy_errf(perr, "", "out of memory");
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(perr->file, sizeof(perr->file), "%s", dir);
+		av_policy_errf(perr, "", "cannot open policy directory: %s",
+		    strerror(errno));
+		free(s);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || l < 6 ||
+		    strcmp(de->d_name + l - 5, ".json") != 0 ||
+		    strcmp(de->d_name, "schema.json") == 0)
+			continue;
+		if (nnames == AV_POLICY_MAX_FILES) {
+			av_policy_errf(perr, "", "more than %d policy files",
+			    AV_POLICY_MAX_FILES);
+			goto out;
+		}
+		char **nn = realloc(names, (nnames + 1) * sizeof(*names));
+		if (nn == NULL)
+			goto out;
+		names = nn;
+		if ((names[nnames] = strdup(de->d_name)) == NULL)
+			goto out;
+		nnames++;
+	}
+	qsort(names, nnames, sizeof(*names), cmp_names);
+	if (nnames > 0 && (s->v = calloc(nnames, sizeof(*s->v))) == NULL)
+		goto out;
+	for (i = 0; i < nnames; i++) {
+		struct av_policy *p;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (av_policy_load_file(path, &p, perr) != 0)
+			goto out;
+		if (av_policy_set_find(s, p->id) != NULL) {
+			av_policy_errf(perr, "id", "duplicate policy id \"%s\"",
+			    p->id);
+			av_policy_free(p);
+			goto out;
+		}
+		s->v[s->n++] = p;
+	}
+	*out = s;
+	s = NULL;
+	rc = 0;
+ out:
+	closedir(d);
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	av_policy_set_free(s);
+	return rc;
+}
+
+const struct av_policy *
+av_policy_set_find(const struct av_policy_set *s, const char *id)
+{
+	for (size_t i = 0; s != NULL && i < s->n; i++)
+		if (strcmp(s->v[i]->id, id) == 0)
+			return s->v[i];
+	return NULL;
+}
+
+size_t
+av_policy_set_count(const struct av_policy_set *s)
+{
+	return s == NULL ? 0 : s->n;
+}
+
+const struct av_policy *
+av_policy_set_at(const struct av_policy_set *s, size_t i)
+{
+	return (s == NULL || i >= s->n) ? NULL : s->v[i];
+}
