@@ -84,6 +84,12 @@ AV_MUST_USE int av_trust_load_dir(struct av_trust *, const char *dir,
 /* Add one operator anchor for platform (reference taken). Returns 0/-1. */
 AV_MUST_USE int av_trust_add_anchor(struct av_trust *, const char *platform,
     X509 *x);
+/*
+ * Pin a root for platform by the SHA-256 of its DER encoding (operators
+ * pinning without a certificate; tests).  Returns 0/-1.
+ */
+AV_MUST_USE int av_trust_add_pin(struct av_trust *, const char *platform,
+    const uint8_t sha256[32]);
 void	av_trust_free(struct av_trust *);
 /* Number of anchors (pinned + operator) for platform. */
 size_t	av_trust_count(const struct av_trust *, const char *platform);
