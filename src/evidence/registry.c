@@ -8,9 +8,11 @@
 #include "av/backend.h"
 
 extern const struct av_backend av_backend_nitro;
+extern const struct av_backend av_backend_nitrotpm;
 
 static const struct av_backend *const av_backend_list[] = {
 	&av_backend_nitro,
+	&av_backend_nitrotpm,
 	NULL
 };
 
