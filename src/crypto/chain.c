@@ -316,13 +316,15 @@ chain_key(X509 *leaf, STACK_OF(X509) *untrusted,
 	    md_u32(m, o->crl_check ? 1 : 0) == -1 ||
 	    md_u32(m, (uint32_t)depth) == -1 ||
 	    md_cert(m, leaf) == -1 ||
-	    md_u32(m, (uint32_t)sk_X509_num(untrusted)) == -1)
+	    md_u32(m, (uint32_t)(untrusted != NULL ?
+	    sk_X509_num(untrusted) : 0)) == -1)
 		goto out;
 	for (i = 0; i < sk_X509_num(untrusted); i++)
 		if (md_cert(m, sk_X509_value(untrusted, i)) == -1)
 			goto out;
 	if (o->crl_check) {
-		if (md_u32(m, (uint32_t)sk_X509_CRL_num(o->crls)) == -1)
+		if (md_u32(m, (uint32_t)(o->crls != NULL ?
+		    sk_X509_CRL_num(o->crls) : 0)) == -1)
 			goto out;
 		for (i = 0; i < sk_X509_CRL_num(o->crls); i++)
 			if (md_crl(m, sk_X509_CRL_value(o->crls, i)) == -1)
@@ -452,7 +454,7 @@ build_store(const struct av_trust *t, const char *platform, X509 *leaf,
 	X509_STORE			*st;
 	X509				*x;
 	uint8_t				 h[32];
-	int				 i, n = 0;
+	int				 i, n = 0, nu;
 
 	if ((st = X509_STORE_new()) == NULL)
 		return NULL;
@@ -462,7 +464,8 @@ build_store(const struct av_trust *t, const char *platform, X509 *leaf,
 			    sk_X509_value(pl->anchors, i)) != 1)
 				goto fail;
 	}
-	for (i = -1; pl != NULL && i < sk_X509_num(untrusted); i++) {
+	nu = untrusted != NULL ? sk_X509_num(untrusted) : 0;
+	for (i = -1; pl != NULL && i < nu; i++) {
 		x = (i < 0) ? leaf : sk_X509_value(untrusted, i);
 		if (av_x509_sha256(x, h) == -1 ||
 		    !av_trust_plat_pinned(pl, h))
