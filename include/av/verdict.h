@@ -4,6 +4,8 @@
 #ifndef AV_VERDICT_H
 #define AV_VERDICT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -27,7 +29,10 @@ struct av_signer {
 /*
  * Load a PEM private key from file; if the file does not exist and
  * create is true, generate a key for alg and write it with mode 0600
- * (the directory must exist).  Returns a new signer or NULL with e set.
+ * (the directory must exist).  An existing key decides the algorithm
+ * (P-256: ES256, P-384: ES384, Ed25519: EdDSA; a difference from alg is
+ * logged); any other key type is AV_E_CONFIG.  A missing file without
+ * create is AV_E_CONFIG.  Returns a new signer or NULL with e set.
  */
 struct av_signer *av_signer_load(const char *file, enum av_sig_alg alg,
     bool create, struct av_err *e);
