@@ -690,7 +690,7 @@ nitro_claims(const void *parsed, json_t **out, struct av_err *e)
 {
 	const struct nitro_doc	*d = parsed;
 	json_t			*o, *pcrs = NULL, *cert = NULL;
-	char			 idx[4];
+	char			 idx[16];
 
 	if ((o = json_object()) == NULL || (pcrs = json_object()) == NULL ||
 	    (cert = json_object()) == NULL) {
@@ -823,7 +823,7 @@ nitro_appraise(const void *parsed, const void *policy,
 {
 	const struct nitro_doc		*d = parsed;
 	const struct nitro_policy	*p = policy;
-	char				 claim[8];
+	char				 claim[16];
 	bool				 ok = true;
 
 	(void)ctx;
