@@ -59,7 +59,7 @@ av_hex_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen)
 {
 	uint8_t *buf;
 
-	if (slen % 2 != 0 || memchr(s, '\0', slen) != NULL)
+	if (slen % 2 != 0 || (slen > 0 && memchr(s, '\0', slen) != NULL))
 		return -1;
 	if ((buf = malloc(slen / 2 + 1)) == NULL)
 		return -1;
@@ -199,6 +199,17 @@ days_from_civil(int64_t y, unsigned m, unsigned d)
 }
 
 static int
+days_in_month(int y, int m)
+{
+	static const int dm[12] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+	};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return (m == 2 && leap) ? 29 : dm[m - 1];
+}
+
+static int
 digits(const char **s, int n, int *v)
 {
 	int x = 0;
@@ -255,8 +266,9 @@ av_time_parse(const char *s, int64_t *t)
 			return -1;
 	} else
 		return -1;
-	if (*s != '\0' || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 ||
-	    m > 59 || sec > 60 || oh > 23 || om > 59)
+	if (*s != '\0' || M < 1 || M > 12 || D < 1 ||
+	    D > days_in_month(Y, M) || h > 23 || m > 59 || sec > 60 ||
+	    oh > 23 || om > 59)
 		return -1;
 	*t = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 +
 	    h * 3600 + m * 60 + sec - sign * (oh * 3600 + om * 60);
