@@ -184,7 +184,7 @@ test_b64_reject(void **state)
 		"Zm*v",		/* not in either alphabet */
 		"Zm9v.",
 		"Zm9v\x80",
-		"Zm\x7f" "v",
+		"Zm\x7fv",
 	};
 
 	(void)state;
