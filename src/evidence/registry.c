@@ -9,10 +9,12 @@
 
 extern const struct av_backend av_backend_nitro;
 extern const struct av_backend av_backend_nitrotpm;
+extern const struct av_backend av_backend_snp;
 
 static const struct av_backend *const av_backend_list[] = {
 	&av_backend_nitro,
 	&av_backend_nitrotpm,
+	&av_backend_snp,
 	NULL
 };
 
