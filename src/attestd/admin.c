@@ -1,0 +1,104 @@
+/*
+ * attestd - admin routes, behind bearer tokens (--admin-tokens):
+ * POST /v1/admin/reload, GET /v1/policies, GET /v1/policies/{id}.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "av/policy.h"
+
+#include "attestd.h"
+
+/*
+ * Check the bearer token.  Returns 0 (rq->admin set), or -1 after
+ * queueing 401 into *ret.
+ */
+static int
+require_admin(struct avd_req *rq, const char **tenant, int *ret)
+{
+	const char	*name, *t = NULL;
+
+	name = avd_tokens_check(rq->cfg->tokens,
+	    avd_header(rq, MHD_HTTP_HEADER_AUTHORIZATION), &t);
+	if (name == NULL) {
+		*ret = avd_reply_error(rq, MHD_HTTP_UNAUTHORIZED,
+		    "unauthorized", rq->cfg->tokens == NULL ?
+		    "the admin API is disabled (no --admin-tokens)" :
+		    "missing or invalid bearer token");
+		return -1;
+	}
+	rq->admin = strdup(name);
+	if (tenant != NULL)
+		*tenant = t;
+	return 0;
+}
+
+/*
+ * POST /v1/admin/reload: as SIGHUP.  200 with the new generation, or 422
+ * when the new configuration is rejected (the old one stays).
+ */
+int
+avd_h_reload(struct avd_req *rq)
+{
+	struct avd_cfg	*c;
+	json_t		*o;
+	int		 ret;
+
+	if (require_admin(rq, NULL, &ret) == -1)
+		return ret;
+	if (avd_reload(rq->cfg->opts, "admin_api") == -1)
+		return avd_reply_error(rq, 422, "config_invalid",
+		    "the new configuration was rejected and the previous one "
+		    "stays in force; see the daemon log for the reason");
+	c = avd_cfg_acquire();
+	o = json_pack("{sssIsIss}", "status", "reloaded", "generation",
+	    (json_int_t)c->generation, "policies",
+	    (json_int_t)av_policy_set_count(c->policies), "kid",
+	    c->signer->kid);
+	avd_cfg_release(c);
+	return avd_reply_json(rq, MHD_HTTP_OK, o);
+}
+
+static json_t *
+policy_summary(const struct av_policy *p)
+{
+	json_t *o = json_pack("{sssIss}", "id", p->id, "version",
+	    (json_int_t)p->version, "ref", p->ref);
+
+	if (o != NULL && p->description != NULL)
+		json_object_set_new(o, "description",
+		    json_string(p->description));
+	return o;
+}
+
+/* GET /v1/policies and GET /v1/policies/{id}: the policies in force. */
+int
+avd_h_policies(struct avd_req *rq)
+{
+	const struct av_policy	*p;
+	const char		*id;
+	json_t			*list;
+	int			 ret;
+
+	if (require_admin(rq, NULL, &ret) == -1)
+		return ret;
+	if (strcmp(rq->url, "/v1/policies") == 0) {
+		if ((list = json_array()) == NULL)
+			return avd_reply_json(rq, 500, NULL);
+		for (size_t i = 0; i < av_policy_set_count(rq->cfg->policies);
+		    i++)
+			json_array_append_new(list, policy_summary(
+			    av_policy_set_at(rq->cfg->policies, i)));
+		return avd_reply_json(rq, MHD_HTTP_OK,
+		    json_pack("{so}", "policies", list));
+	}
+	id = rq->url + strlen("/v1/policies/");
+	if ((p = av_policy_set_find(rq->cfg->policies, id)) == NULL)
+		return avd_reply_error(rq, MHD_HTTP_NOT_FOUND,
+		    "unknown_policy", "no policy with this id");
+	return avd_reply_json(rq, MHD_HTTP_OK, json_pack("{sOsssI}", "policy",
+	    p->source, "ref", p->ref, "version", (json_int_t)p->version));
+}
