@@ -10,11 +10,13 @@
 extern const struct av_backend av_backend_nitro;
 extern const struct av_backend av_backend_nitrotpm;
 extern const struct av_backend av_backend_snp;
+extern const struct av_backend av_backend_tpm;
 
 static const struct av_backend *const av_backend_list[] = {
 	&av_backend_nitro,
 	&av_backend_nitrotpm,
 	&av_backend_snp,
+	&av_backend_tpm,
 	NULL
 };
 

@@ -1,0 +1,1958 @@
+/*
+ * attestd - TPM 2.0 quotes, type "tpm" (docs/platforms/tpm.md).
+ *
+ * The building blocks here (quote and signature unmarshalling, AK keys,
+ * signature and PCR digest verification, nonce binding, AK trust, event
+ * log replay, claims, policy) are shared with the Azure vTPM forms
+ * (azure_vtpm.c).  Every TPM structure goes through tpm2-tss's
+ * libtss2-mu; nothing here reads TPM wire bytes by hand.
+ *
+ * References: TPM 2.0 Library Part 2 (Structures) s.10.12.12 TPMS_ATTEST,
+ * s.10.12.1 TPMS_CLOCK_INFO, s.10.12.4 TPMS_QUOTE_INFO, s.11.3.4
+ * TPMT_SIGNATURE, s.12.2.4 TPMT_PUBLIC, s.8.3 TPMA_OBJECT; Part 1
+ * s.16 Names; Part 3 s.18.4 TPM2_Quote.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <tss2/tss2_mu.h>
+
+#include "av/backend.h"
+#include "av/codec.h"
+#include "av/collateral.h"
+#include "av/crypto.h"
+#include "av/policy.h"
+#include "av/reader.h"
+#include "av/result.h"
+#include "evidence/tpm.h"
+
+#define TPM_PLATFORM		"tpm"	/* trust-directory folder */
+#define TPM_MIN_RSA_BITS	2048
+#define TPM_MAX_CMDLINES	256
+#define TPM_MAX_CMDLINE_LEN	4096
+
+/* ---- banks ------------------------------------------------------------ */
+
+static const struct {
+	uint16_t	 alg;
+	size_t		 size;
+	const char	*name;
+} banks[TPM_NBANKS] = {
+	[TPM_BANK_SHA1] =	{ TPM2_ALG_SHA1,	20, "sha1" },
+	[TPM_BANK_SHA256] =	{ TPM2_ALG_SHA256,	32, "sha256" },
+	[TPM_BANK_SHA384] =	{ TPM2_ALG_SHA384,	48, "sha384" },
+	[TPM_BANK_SHA512] =	{ TPM2_ALG_SHA512,	64, "sha512" },
+};
+
+uint16_t
+tpm_bank_alg(enum tpm_bank b)
+{
+	return ((unsigned)b < TPM_NBANKS) ? banks[b].alg : TPM2_ALG_NULL;
+}
+
+size_t
+tpm_bank_size(enum tpm_bank b)
+{
+	return ((unsigned)b < TPM_NBANKS) ? banks[b].size : 0;
+}
+
+const char *
+tpm_bank_name(enum tpm_bank b)
+{
+	return ((unsigned)b < TPM_NBANKS) ? banks[b].name : "unknown";
+}
+
+const EVP_MD *
+tpm_bank_md(enum tpm_bank b)
+{
+	switch (b) {
+	case TPM_BANK_SHA1:
+		return EVP_sha1();
+	case TPM_BANK_SHA256:
+		return EVP_sha256();
+	case TPM_BANK_SHA384:
+		return EVP_sha384();
+	case TPM_BANK_SHA512:
+		return EVP_sha512();
+	case TPM_NBANKS:
+	default:
+		return NULL;
+	}
+}
+
+int
+tpm_bank_from_alg(uint16_t alg)
+{
+	for (int b = 0; b < TPM_NBANKS; b++)
+		if (banks[b].alg == alg)
+			return b;
+	return -1;
+}
+
+int
+tpm_bank_from_name(const char *s)
+{
+	for (int b = 0; b < TPM_NBANKS; b++)
+		if (strcmp(banks[b].name, s) == 0)
+			return b;
+	return -1;
+}
+
+/* ---- evidence objects ------------------------------------------------- */
+
+/*
+ * New, empty TPM evidence.  form is a static string naming the envelope.
+ * Returns NULL on ENOMEM.
+ */
+struct tpm_ev *
+tpm_ev_new(const char *form)
+{
+	struct tpm_ev *ev;
+
+	if ((ev = calloc(1, sizeof(*ev))) == NULL)
+		return NULL;
+	ev->form = form;
+	return ev;
+}
+
+static void
+quote_cleanup(struct tpm_quote *q)
+{
+	free(q->msg);
+	free(q->attest);
+	free(q->rawsig);
+	memset(q, 0, sizeof(*q));
+}
+
+/* Free TPM evidence and everything it owns (NULL-safe). */
+void
+tpm_ev_free(struct tpm_ev *ev)
+{
+	if (ev == NULL)
+		return;
+	for (size_t i = 0; i < ev->nquotes; i++)
+		quote_cleanup(&ev->q[i]);
+	EVP_PKEY_free(ev->ak);
+	sk_X509_pop_free(ev->ak_chain, X509_free);
+	tpm_evlog_free(ev->log);
+	free(ev->evlog);
+	json_decref(ev->hw_claims);
+	if (ev->hw != NULL && ev->hw_backend != NULL)
+		ev->hw_backend->free(ev->hw);
+	free(ev);
+}
+
+/* ---- TPMS_ATTEST, TPMT_SIGNATURE -------------------------------------- */
+
+/*
+ * Part 2 s.10.12.12: TPMS_ATTEST, unmarshalled by Tss2_MU; the quote
+ * must be a TPM-generated quote (magic, type) with nothing after it.
+ */
+int
+tpm_attest_parse(const uint8_t *p, size_t n, struct tpm_quote *q,
+    struct av_err *e)
+{
+	const TPML_PCR_SELECTION	*sel;
+	size_t				 off = 0;
+
+	if (p == NULL || n == 0)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: empty quote");
+	if (n > TPM_MAX_ATTEST)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: quote too large");
+	if ((q->attest = calloc(1, sizeof(*q->attest))) == NULL ||
+	    (q->msg = malloc(n)) == NULL)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	memcpy(q->msg, p, n);
+	q->msglen = n;
+	if (Tss2_MU_TPMS_ATTEST_Unmarshal(q->msg, n, &off, q->attest) !=
+	    TSS2_RC_SUCCESS)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: TPMS_ATTEST malformed or truncated");
+	if (off != n)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: trailing bytes after TPMS_ATTEST");
+	if (q->attest->magic != TPM2_GENERATED_VALUE)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: TPMS_ATTEST magic is not TPM_GENERATED_VALUE");
+	if (q->attest->type != TPM2_ST_ATTEST_QUOTE)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: attestation is not a TPM2_Quote");
+	sel = &q->attest->attested.quote.pcrSelect;
+	if (sel->count > TPM2_NUM_PCR_BANKS)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: too many PCR selections");
+	for (uint32_t i = 0; i < sel->count; i++)
+		if (sel->pcrSelections[i].sizeofSelect > TPM2_PCR_SELECT_MAX)
+			return AV_FAIL(e, AV_E_MALFORMED,
+			    "tpm: PCR selection bitmap too large");
+	return 0;
+}
+
+/* Part 2 s.11.3.4: TPMT_SIGNATURE, unmarshalled by Tss2_MU. */
+int
+tpm_sig_parse(const uint8_t *p, size_t n, struct tpm_quote *q,
+    struct av_err *e)
+{
+	size_t off = 0;
+
+	if (p == NULL || n == 0)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: empty signature");
+	if (n > sizeof(TPMT_SIGNATURE))
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: signature too large");
+	memset(&q->sig, 0, sizeof(q->sig));
+	if (Tss2_MU_TPMT_SIGNATURE_Unmarshal(p, n, &off, &q->sig) !=
+	    TSS2_RC_SUCCESS)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: TPMT_SIGNATURE malformed or truncated");
+	if (off != n)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: trailing bytes after TPMT_SIGNATURE");
+	switch (q->sig.sigAlg) {
+	case TPM2_ALG_RSASSA:
+	case TPM2_ALG_RSAPSS:
+	case TPM2_ALG_ECDSA:
+		break;
+	default:
+		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
+		    "tpm: signature scheme is not RSASSA, RSAPSS or ECDSA");
+	}
+	q->raw_sig = false;
+	return 0;
+}
+
+/* A bare RSASSA-PKCS1-v1_5 SHA-256 signature (Azure vTPM quotes). */
+int
+tpm_sig_set_raw(const uint8_t *p, size_t n, struct tpm_quote *q,
+    struct av_err *e)
+{
+	if (p == NULL || n == 0)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: empty signature");
+	if (n > TPM2_MAX_RSA_KEY_BYTES)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: signature too large");
+	free(q->rawsig);
+	if ((q->rawsig = malloc(n)) == NULL)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	memcpy(q->rawsig, p, n);
+	q->rawsiglen = n;
+	q->raw_sig = true;
+	return 0;
+}
+
+/* ---- AK public keys --------------------------------------------------- */
+
+static EVP_PKEY *
+rsa_pkey(const uint8_t *n, size_t nlen, uint32_t exponent)
+{
+	OSSL_PARAM_BLD	*bld = NULL;
+	OSSL_PARAM	*params = NULL;
+	EVP_PKEY_CTX	*pctx = NULL;
+	EVP_PKEY	*pk = NULL;
+	BIGNUM		*bn = NULL, *be = NULL;
+
+	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL ||
+	    (be = BN_new()) == NULL ||
+	    BN_set_word(be, exponent == 0 ? 65537 : exponent) != 1)
+		goto out;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) != 1 ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	if ((pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(pctx) != 1 ||
+	    EVP_PKEY_fromdata(pctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+ out:
+	ERR_clear_error();
+	BN_free(bn);
+	BN_free(be);
+	EVP_PKEY_CTX_free(pctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	return pk;
+}
+
+/*
+ * Part 2 s.12.2.4: an RSA key (unique.rsa = modulus, exponent 0 = 65537)
+ * or an ECC key on NIST P-256/P-384 (unique.ecc = point).
+ */
+int
+tpm_public_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out, struct av_err *e)
+{
+	uint8_t		 pt[2 * 48];
+	const char	*curve;
+	size_t		 fs;
+	EVP_PKEY	*pk;
+
+	*out = NULL;
+	switch (pub->type) {
+	case TPM2_ALG_RSA:
+		if (pub->parameters.rsaDetail.keyBits < TPM_MIN_RSA_BITS ||
+		    pub->unique.rsa.size * 8u !=
+		    pub->parameters.rsaDetail.keyBits)
+			return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
+			    "tpm: AK is an RSA key under 2048 bits or with a "
+			    "modulus of the wrong size");
+		pk = rsa_pkey(pub->unique.rsa.buffer, pub->unique.rsa.size,
+		    pub->parameters.rsaDetail.exponent);
+		break;
+	case TPM2_ALG_ECC:
+		switch (pub->parameters.eccDetail.curveID) {
+		case TPM2_ECC_NIST_P256:
+			curve = "P-256";
+			fs = 32;
+			break;
+		case TPM2_ECC_NIST_P384:
+			curve = "P-384";
+			fs = 48;
+			break;
+		default:
+			return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
+			    "tpm: AK curve is not NIST P-256 or P-384");
+		}
+		if (pub->unique.ecc.x.size > fs || pub->unique.ecc.y.size > fs)
+			return AV_FAIL(e, AV_E_MALFORMED,
+			    "tpm: AK point coordinate too large");
+		/* left-pad each coordinate to the field size */
+		memset(pt, 0, sizeof(pt));
+		memcpy(pt + fs - pub->unique.ecc.x.size,
+		    pub->unique.ecc.x.buffer, pub->unique.ecc.x.size);
+		memcpy(pt + 2 * fs - pub->unique.ecc.y.size,
+		    pub->unique.ecc.y.buffer, pub->unique.ecc.y.size);
+		pk = av_ec_pubkey_from_raw(curve, pt, 2 * fs);
+		break;
+	default:
+		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
+		    "tpm: AK is neither an RSA nor an ECC key");
+	}
+	if (pk == NULL)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: AK public key invalid");
+	*out = pk;
+	return 0;
+}
+
+/* Accept RSA >= 2048 bits and EC keys on P-256/P-384 only. */
+static int
+check_pkey(EVP_PKEY *pk, struct av_err *e)
+{
+	char	 grp[32];
+	size_t	 glen;
+
+	if (EVP_PKEY_is_a(pk, "RSA")) {
+		if (EVP_PKEY_get_bits(pk) < TPM_MIN_RSA_BITS)
+			return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
+			    "tpm: AK is an RSA key under 2048 bits");
+		return 0;
+	}
+	if (EVP_PKEY_is_a(pk, "EC") &&
+	    EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME,
+	    grp, sizeof(grp), &glen) == 1 &&
+	    (strcmp(grp, "prime256v1") == 0 || strcmp(grp, "secp384r1") == 0))
+		return 0;
+	ERR_clear_error();
+	return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
+	    "tpm: AK is not RSA or ECC P-256/P-384");
+}
+
+/* Take a reference to pk as the AK; record the SHA-256 of its DER SPKI. */
+int
+tpm_ak_set_pkey(struct tpm_ev *ev, EVP_PKEY *pk, struct av_err *e)
+{
+	unsigned char	*der = NULL;
+	int		 n;
+
+	if (check_pkey(pk, e) != 0)
+		return -1;
+	if ((n = i2d_PUBKEY(pk, &der)) <= 0) {
+		ERR_clear_error();
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: AK public key invalid");
+	}
+	av_sha256(der, (size_t)n, ev->ak_spki_sha256);
+	OPENSSL_free(der);
+	if (EVP_PKEY_up_ref(pk) != 1)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	EVP_PKEY_free(ev->ak);
+	ev->ak = pk;
+	return 0;
+}
+
+/* Part 1 s.16: Name = nameAlg || H_nameAlg(TPMT_PUBLIC as marshalled). */
+static void
+set_name(struct tpm_ev *ev, const uint8_t *tpmt, size_t n)
+{
+	int	b = tpm_bank_from_alg(ev->ak_pub.nameAlg);
+
+	ev->ak_name_len = 0;
+	if (b < 0 || av_digest(tpm_bank_md(b), tpmt, n, ev->ak_name + 2) != 0)
+		return;
+	ev->ak_name[0] = (uint8_t)(ev->ak_pub.nameAlg >> 8);
+	ev->ak_name[1] = (uint8_t)ev->ak_pub.nameAlg;
+	ev->ak_name_len = 2 + tpm_bank_size(b);
+}
+
+/*
+ * The AK as TPM2B_PUBLIC or TPMT_PUBLIC (Tss2_MU), or as a DER or PEM
+ * SubjectPublicKeyInfo.
+ */
+int
+tpm_ak_parse(struct tpm_ev *ev, const uint8_t *p, size_t n, struct av_err *e)
+{
+	TPM2B_PUBLIC	 pub2b;
+	EVP_PKEY	*pk = NULL;
+	const uint8_t	*tpmt = NULL, *dp;
+	size_t		 off = 0, tpmtlen = 0;
+	BIO		*bio;
+	int		 rc;
+
+	if (p == NULL || n == 0)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: empty AK public key");
+	if (n > 64 * 1024)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: AK public key too large");
+	memset(&pub2b, 0, sizeof(pub2b));
+	if (n >= 2 && (((size_t)p[0] << 8) | p[1]) == n - 2 &&
+	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, n, &off, &pub2b) ==
+	    TSS2_RC_SUCCESS && off == n) {
+		ev->ak_pub = pub2b.publicArea;
+		tpmt = p + 2;
+		tpmtlen = n - 2;
+	} else {
+		off = 0;
+		memset(&ev->ak_pub, 0, sizeof(ev->ak_pub));
+		if (Tss2_MU_TPMT_PUBLIC_Unmarshal(p, n, &off, &ev->ak_pub) ==
+		    TSS2_RC_SUCCESS && off == n) {
+			tpmt = p;
+			tpmtlen = n;
+		}
+	}
+	if (tpmt != NULL) {
+		ev->has_tpmt = true;
+		set_name(ev, tpmt, tpmtlen);
+		if (tpm_public_to_pkey(&ev->ak_pub, &pk, e) != 0)
+			return -1;
+	} else if (n > 11 && memcmp(p, "-----BEGIN ", 11) == 0) {
+		if ((bio = BIO_new_mem_buf(p, (int)n)) == NULL)
+			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+		pk = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	} else {
+		dp = p;
+		pk = d2i_PUBKEY(NULL, &dp, (long)n);
+		if (pk != NULL && dp != p + n) {
+			EVP_PKEY_free(pk);
+			pk = NULL;
+		}
+	}
+	ERR_clear_error();
+	if (pk == NULL)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: AK public key is not "
+		    "a TPM2B_PUBLIC, TPMT_PUBLIC or SubjectPublicKeyInfo");
+	rc = tpm_ak_set_pkey(ev, pk, e);
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+/* Store PCR idx of bank b. */
+int
+tpm_pcr_set(struct tpm_pcrs *pcrs, int b, unsigned idx, const uint8_t *v,
+    size_t n, struct av_err *e)
+{
+	if (b < 0 || b >= TPM_NBANKS || idx >= TPM_NPCR)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: PCR index out of range");
+	if (n != tpm_bank_size(b))
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: PCR value length differs from its bank's digest");
+	memcpy(pcrs->b[b].v[idx], v, n);
+	pcrs->b[b].present |= 1u << idx;
+	return 0;
+}
+
+/* ---- quote verification ------------------------------------------------ */
+
+static const EVP_MD *
+sig_md(uint16_t hash, struct av_err *e)
+{
+	switch (hash) {
+	case TPM2_ALG_SHA256:
+		return EVP_sha256();
+	case TPM2_ALG_SHA384:
+		return EVP_sha384();
+	case TPM2_ALG_SHA512:
+		return EVP_sha512();
+	default:
+		AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
+		    "tpm: signature hash is not SHA-256, SHA-384 or SHA-512");
+		return NULL;
+	}
+}
+
+static int
+rsa_verify(EVP_PKEY *pk, const EVP_MD *md, bool pss, const uint8_t *msg,
+    size_t msglen, const uint8_t *sig, size_t siglen, struct av_err *e)
+{
+	EVP_MD_CTX	*mctx = NULL;
+	EVP_PKEY_CTX	*pctx = NULL;
+	int		 rc = -1;
+
+	ERR_clear_error();
+	if (!EVP_PKEY_is_a(pk, "RSA"))
+		return AV_FAIL(e, AV_E_SIGNATURE,
+		    "tpm: RSA signature but the AK is not an RSA key");
+	if ((size_t)EVP_PKEY_get_size(pk) != siglen)
+		return AV_FAIL(e, AV_E_SIGNATURE,
+		    "tpm: RSA signature length differs from the AK size");
+	if ((mctx = EVP_MD_CTX_new()) == NULL)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pk) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, pss ? RSA_PKCS1_PSS_PADDING :
+	    RSA_PKCS1_PADDING) != 1 ||
+	    (pss && (EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+	    RSA_PSS_SALTLEN_AUTO) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1))) {
+		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "tpm: cannot verify with the AK");
+		goto out;
+	}
+	if (EVP_DigestVerify(mctx, sig, siglen, msg, msglen) != 1) {
+		AV_FAIL(e, AV_E_SIGNATURE, "tpm: quote signature does not verify");
+		goto out;
+	}
+	rc = 0;
+ out:
+	ERR_clear_error();
+	EVP_MD_CTX_free(mctx);
+	return rc;
+}
+
+/* Verify q's signature with ak; *mdp = the scheme's hash. */
+static int
+quote_sig_verify(const struct tpm_quote *q, EVP_PKEY *ak, const EVP_MD **mdp,
+    struct av_err *e)
+{
+	const TPMS_SIGNATURE_ECC	*ecc;
+	const EVP_MD			*md;
+
+	if (q->raw_sig) {
+		*mdp = EVP_sha256();
+		return rsa_verify(ak, *mdp, false, q->msg, q->msglen,
+		    q->rawsig, q->rawsiglen, e);
+	}
+	switch (q->sig.sigAlg) {
+	case TPM2_ALG_RSASSA:
+	case TPM2_ALG_RSAPSS:
+		if ((md = sig_md(q->sig.signature.rsassa.hash, e)) == NULL)
+			return -1;
+		*mdp = md;
+		return rsa_verify(ak, md, q->sig.sigAlg == TPM2_ALG_RSAPSS,
+		    q->msg, q->msglen, q->sig.signature.rsassa.sig.buffer,
+		    q->sig.signature.rsassa.sig.size, e);
+	case TPM2_ALG_ECDSA:
+		ecc = &q->sig.signature.ecdsa;
+		if ((md = sig_md(ecc->hash, e)) == NULL)
+			return -1;
+		*mdp = md;
+		if (!EVP_PKEY_is_a(ak, "EC"))
+			return AV_FAIL(e, AV_E_SIGNATURE,
+			    "tpm: ECDSA signature but the AK is not an ECC key");
+		if (av_ecdsa_verify_rs(ak, md, q->msg, q->msglen,
+		    ecc->signatureR.buffer, ecc->signatureR.size,
+		    ecc->signatureS.buffer, ecc->signatureS.size, e) != 0)
+			return AV_FAIL(e, AV_E_SIGNATURE,
+			    "tpm: quote signature does not verify");
+		return 0;
+	default:
+		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
+		    "tpm: unsupported signature scheme");
+	}
+}
+
+/*
+ * Part 3 s.18.4.1: pcrDigest is the digest, with the signing scheme's
+ * hash, of the selected PCR values concatenated in selection order: each
+ * TPMS_PCR_SELECTION in turn, PCRs by ascending index within it.
+ */
+static int
+quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
+    struct tpm_pcrs *pcrs, struct av_err *e)
+{
+	const TPML_PCR_SELECTION	*sel = &q->attest->attested.quote.pcrSelect;
+	const TPM2B_DIGEST		*want = &q->attest->attested.quote.pcrDigest;
+	uint32_t			 covered[TPM_NBANKS] = { 0 };
+	uint8_t				 got[EVP_MAX_MD_SIZE];
+	unsigned int			 glen = 0;
+	EVP_MD_CTX			*mctx;
+	int				 rc = -1;
+
+	if ((mctx = EVP_MD_CTX_new()) == NULL)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	if (EVP_DigestInit_ex(mctx, md, NULL) != 1) {
+		AV_FAIL(e, AV_E_INTERNAL, "internal error");
+		goto out;
+	}
+	for (uint32_t i = 0; i < sel->count; i++) {
+		const TPMS_PCR_SELECTION *s = &sel->pcrSelections[i];
+		int b = tpm_bank_from_alg(s->hash);
+
+		if (b < 0) {
+			AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
+			    "tpm: quote selects an unsupported PCR bank");
+			goto out;
+		}
+		for (unsigned j = 0; j < s->sizeofSelect; j++)
+			for (unsigned k = 0; k < 8; k++) {
+				unsigned idx = j * 8 + k;
+
+				if (!(s->pcrSelect[j] & (1u << k)))
+					continue;
+				if (idx >= TPM_NPCR) {
+					AV_FAIL(e, AV_E_MALFORMED,
+					    "tpm: quote selects a PCR above 23");
+					goto out;
+				}
+				if (!(pcrs->b[b].present & (1u << idx))) {
+					AV_FAIL(e, AV_E_PCR_DIGEST, "tpm: a "
+					    "quoted PCR value is missing from "
+					    "the evidence");
+					goto out;
+				}
+				if (EVP_DigestUpdate(mctx, pcrs->b[b].v[idx],
+				    tpm_bank_size(b)) != 1) {
+					AV_FAIL(e, AV_E_INTERNAL,
+					    "internal error");
+					goto out;
+				}
+				covered[b] |= 1u << idx;
+			}
+	}
+	if (EVP_DigestFinal_ex(mctx, got, &glen) != 1) {
+		AV_FAIL(e, AV_E_INTERNAL, "internal error");
+		goto out;
+	}
+	if (want->size != glen || !av_memeq_ct(want->buffer, got, glen)) {
+		AV_FAIL(e, AV_E_PCR_DIGEST,
+		    "tpm: PCR values do not match the quoted PCR digest");
+		goto out;
+	}
+	for (int b = 0; b < TPM_NBANKS; b++)
+		pcrs->b[b].quoted |= covered[b];
+	rc = 0;
+ out:
+	EVP_MD_CTX_free(mctx);
+	return rc;
+}
+
+int
+tpm_quotes_verify(struct tpm_ev *ev, struct av_err *e)
+{
+	const EVP_MD *md = NULL;
+
+	if (ev->ak == NULL)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: no AK public key");
+	if (ev->nquotes == 0)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: no quote");
+	for (size_t i = 0; i < ev->nquotes; i++) {
+		if (quote_sig_verify(&ev->q[i], ev->ak, &md, e) != 0)
+			return -1;
+		if (quote_pcr_verify(&ev->q[i], md, &ev->pcrs, e) != 0)
+			return -1;
+	}
+	ev->verified = true;
+	return 0;
+}
+
+/* ---- nonce and binding ------------------------------------------------- */
+
+static json_t *
+hexj(const uint8_t *p, size_t n)
+{
+	char	*h;
+	json_t	*j;
+
+	if ((h = av_hex_encode(p, n)) == NULL)
+		return NULL;
+	j = json_string(h);
+	free(h);
+	return j;
+}
+
+/* extraData == nonce, or nonce followed by zero bytes. */
+static bool
+nonce_matches(const TPM2B_DATA *x, const uint8_t *nonce, size_t nlen)
+{
+	if (nlen == 0 || x->size < nlen)
+		return false;
+	if (!av_memeq_ct(x->buffer, nonce, nlen))
+		return false;
+	for (size_t i = nlen; i < x->size; i++)
+		if (x->buffer[i] != 0)
+			return false;
+	return true;
+}
+
+/* extraData == H(nonce || runtime_data), H = SHA-256 or SHA-512. */
+static bool
+binding_matches(const TPM2B_DATA *x, const struct av_ctx *ctx)
+{
+	uint8_t		 h[64];
+	EVP_MD_CTX	*m;
+	const EVP_MD	*md;
+	bool		 ok = false;
+
+	if (x->size == 32)
+		md = EVP_sha256();
+	else if (x->size == 64)
+		md = EVP_sha512();
+	else
+		return false;
+	if ((m = EVP_MD_CTX_new()) == NULL)
+		return false;
+	if (EVP_DigestInit_ex(m, md, NULL) == 1 &&
+	    EVP_DigestUpdate(m, ctx->nonce, ctx->nonce_len) == 1 &&
+	    EVP_DigestUpdate(m, ctx->runtime_data, ctx->runtime_data_len) == 1 &&
+	    EVP_DigestFinal_ex(m, h, NULL) == 1)
+		ok = av_memeq_ct(h, x->buffer, x->size);
+	EVP_MD_CTX_free(m);
+	return ok;
+}
+
+void
+tpm_check_nonce(struct tpm_ev *ev, const struct av_ctx *ctx,
+    struct av_submod *sm)
+{
+	bool	bound = true;
+	char	*b64;
+
+	if (ctx->nonce == NULL || ctx->nonce_len == 0) {
+		if (ctx->nonce_required)
+			av_submod_reason(sm, AV_E_NONCE,
+			    AV_STATUS_CONTRAINDICATED, "extra_data", NULL,
+			    NULL, "the policy requires a nonce and the "
+			    "request has none");
+		return;
+	}
+	for (size_t i = 0; i < ev->nquotes; i++) {
+		const TPM2B_DATA *x = &ev->q[i].attest->extraData;
+
+		if (ctx->runtime_data != NULL && binding_matches(x, ctx))
+			continue;
+		bound = false;
+		if (nonce_matches(x, ctx->nonce, ctx->nonce_len)) {
+			if (ctx->runtime_data != NULL)
+				av_submod_reason(sm, AV_E_BINDING,
+				    AV_STATUS_CONTRAINDICATED, "extra_data",
+				    NULL, hexj(x->buffer, x->size),
+				    "tpm: quote extraData carries the nonce "
+				    "but not the runtime data hash");
+			continue;
+		}
+		av_submod_reason(sm, AV_E_NONCE, AV_STATUS_CONTRAINDICATED,
+		    "extra_data", hexj(ctx->nonce, ctx->nonce_len),
+		    hexj(x->buffer, x->size),
+		    "tpm: quote extraData differs from the request nonce");
+		return;
+	}
+	ev->nonce_checked = true;
+	if (ctx->runtime_data != NULL && bound &&
+	    (b64 = av_b64url_encode(ctx->runtime_data,
+	    ctx->runtime_data_len)) != NULL) {
+		json_decref(sm->key_attestation);
+		sm->key_attestation = json_pack("{s:s}", "akpub", b64);
+		free(b64);
+	}
+}
+
+/* ---- AK trust ---------------------------------------------------------- */
+
+/*
+ * A quote means something only when signed by a restricted signing key
+ * (Part 1 s.25.2.3): an unrestricted key signs any digest, including a
+ * forged TPMS_ATTEST.  Checked whenever the TPMT_PUBLIC is known.
+ */
+static bool
+restricted_signer(const TPMT_PUBLIC *p)
+{
+	return (p->objectAttributes & TPMA_OBJECT_RESTRICTED) &&
+	    (p->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT) &&
+	    !(p->objectAttributes & TPMA_OBJECT_DECRYPT);
+}
+
+int
+tpm_ak_trust(struct tpm_ev *ev, const struct av_ctx *ctx,
+    const struct tpm_pol *pol, struct av_err *e)
+{
+	struct av_chain_opts	 opts = { 0 };
+	STACK_OF(X509)		*untrusted = NULL, *coll = NULL;
+	X509			*leaf;
+	int			 rc = -1;
+
+	if (ev->has_tpmt && !restricted_signer(&ev->ak_pub))
+		return AV_FAIL(e, AV_E_AK_UNTRUSTED,
+		    "tpm: AK is not a restricted signing key");
+	if (ev->ak_chain != NULL && sk_X509_num(ev->ak_chain) > 0) {
+		leaf = sk_X509_value(ev->ak_chain, 0);
+		if (EVP_PKEY_eq(X509_get0_pubkey(leaf), ev->ak) != 1) {
+			ERR_clear_error();
+			return AV_FAIL(e, AV_E_AK_UNTRUSTED,
+			    "tpm: AK certificate is for another key");
+		}
+		if ((untrusted = sk_X509_new_null()) == NULL)
+			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+		for (int i = 1; i < sk_X509_num(ev->ak_chain); i++)
+			if (sk_X509_push(untrusted,
+			    sk_X509_value(ev->ak_chain, i)) <= 0)
+				goto nomem;
+		if (ctx->coll != NULL &&
+		    (coll = av_collateral_certs(ctx->coll)) != NULL)
+			for (int i = 0; i < sk_X509_num(coll); i++)
+				if (sk_X509_push(untrusted,
+				    sk_X509_value(coll, i)) <= 0)
+					goto nomem;
+		opts.platform = TPM_PLATFORM;
+		if (ctx->trust == NULL) {
+			AV_FAIL(e, AV_E_UNTRUSTED_ROOT,
+			    "tpm: no trust anchors configured");
+			goto out;
+		}
+		if (av_chain_verify(ctx->trust, leaf, untrusted, ctx->now,
+		    &opts, NULL, e) != 0)
+			goto out;
+		ev->trust |= TPM_TRUST_CERT;
+	}
+	if (pol != NULL && pol->enrolled.n > 0 &&
+	    av_hexlist_contains(&pol->enrolled, ev->ak_spki_sha256, 32))
+		ev->trust |= TPM_TRUST_ENROLLED;
+	if (ev->trust == 0) {
+		AV_FAIL(e, AV_E_AK_UNTRUSTED, "tpm: AK not trusted: no "
+		    "certificate chain to a tpm anchor, no hardware binding, "
+		    "not enrolled in the policy");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+ nomem:
+	AV_FAIL(e, AV_E_NOMEM, "out of memory");
+ out:
+	sk_X509_free(untrusted);
+	sk_X509_free(coll);
+	return rc;
+}
+
+/* ---- event log --------------------------------------------------------- */
+
+/*
+ * PFP s.10.2: replaying the log per bank must give the quoted value of
+ * every PCR the log extends and the quote covers.  Events of other PCRs
+ * stay unverified and yield no claims.
+ */
+int
+tpm_evlog_check(struct tpm_ev *ev, struct av_err *e)
+{
+	uint8_t		(*vals)[TPM_MAX_DIGEST];
+	uint32_t	 touched, m;
+
+	if (ev->log == NULL)
+		return 0;
+	if ((vals = calloc(TPM_NPCR, sizeof(*vals))) == NULL)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	for (int b = 0; b < TPM_NBANKS; b++) {
+		if (tpm_evlog_replay(ev->log, b, vals, &touched) != 0)
+			continue;
+		m = touched & ev->pcrs.b[b].quoted;
+		for (unsigned i = 0; i < TPM_NPCR; i++) {
+			if (!(m & (1u << i)))
+				continue;
+			if (memcmp(vals[i], ev->pcrs.b[b].v[i],
+			    tpm_bank_size(b)) != 0) {
+				free(vals);
+				return AV_FAIL(e, AV_E_EVENT_LOG, "tpm: event "
+				    "log replay differs from a quoted PCR");
+			}
+		}
+		ev->log_verified |= m;
+	}
+	free(vals);
+	ev->log_replayed = true;
+	return 0;
+}
+
+/* ---- claims ------------------------------------------------------------ */
+
+static const char *
+scheme_name(const struct tpm_quote *q)
+{
+	if (q->raw_sig)
+		return "rsassa-sha256";
+	switch (q->sig.sigAlg) {
+	case TPM2_ALG_RSASSA:
+		switch (q->sig.signature.rsassa.hash) {
+		case TPM2_ALG_SHA256: return "rsassa-sha256";
+		case TPM2_ALG_SHA384: return "rsassa-sha384";
+		case TPM2_ALG_SHA512: return "rsassa-sha512";
+		default: return "rsassa";
+		}
+	case TPM2_ALG_RSAPSS:
+		switch (q->sig.signature.rsapss.hash) {
+		case TPM2_ALG_SHA256: return "rsapss-sha256";
+		case TPM2_ALG_SHA384: return "rsapss-sha384";
+		case TPM2_ALG_SHA512: return "rsapss-sha512";
+		default: return "rsapss";
+		}
+	case TPM2_ALG_ECDSA:
+		switch (q->sig.signature.ecdsa.hash) {
+		case TPM2_ALG_SHA256: return "ecdsa-sha256";
+		case TPM2_ALG_SHA384: return "ecdsa-sha384";
+		case TPM2_ALG_SHA512: return "ecdsa-sha512";
+		default: return "ecdsa";
+		}
+	default:
+		return "unknown";
+	}
+}
+
+static json_t *
+quote_json(const struct tpm_quote *q)
+{
+	const TPMS_ATTEST		*a = q->attest;
+	const TPML_PCR_SELECTION	*sel = &a->attested.quote.pcrSelect;
+	json_t				*o, *s;
+	char				 fw[24];
+
+	if ((o = json_object()) == NULL || (s = json_object()) == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < sel->count; i++) {
+		const TPMS_PCR_SELECTION *ps = &sel->pcrSelections[i];
+		int	 b = tpm_bank_from_alg(ps->hash);
+		json_t	*l;
+
+		if (b < 0)
+			continue;
+		if ((l = json_object_get(s, tpm_bank_name(b))) == NULL) {
+			l = json_array();
+			json_object_set_new(s, tpm_bank_name(b), l);
+		}
+		for (unsigned j = 0; j < ps->sizeofSelect; j++)
+			for (unsigned k = 0; k < 8; k++)
+				if (ps->pcrSelect[j] & (1u << k))
+					json_array_append_new(l,
+					    json_integer(j * 8 + k));
+	}
+	snprintf(fw, sizeof(fw), "0x%016llx",
+	    (unsigned long long)a->firmwareVersion);
+	json_object_set_new(o, "sig_scheme", json_string(scheme_name(q)));
+	json_object_set_new(o, "pcr_selection", s);
+	json_object_set_new(o, "pcr_digest",
+	    hexj(a->attested.quote.pcrDigest.buffer,
+	    a->attested.quote.pcrDigest.size));
+	json_object_set_new(o, "extra_data",
+	    hexj(a->extraData.buffer, a->extraData.size));
+	json_object_set_new(o, "qualified_signer",
+	    hexj(a->qualifiedSigner.name, a->qualifiedSigner.size));
+	json_object_set_new(o, "clock",
+	    json_integer((json_int_t)a->clockInfo.clock));
+	json_object_set_new(o, "reset_count",
+	    json_integer(a->clockInfo.resetCount));
+	json_object_set_new(o, "restart_count",
+	    json_integer(a->clockInfo.restartCount));
+	json_object_set_new(o, "safe", json_boolean(a->clockInfo.safe));
+	json_object_set_new(o, "firmware_version", json_string(fw));
+	return o;
+}
+
+static json_t *
+x509_name_str(const X509_NAME *n)
+{
+	BIO	*b;
+	char	*p;
+	long	 l;
+	json_t	*j = NULL;
+
+	if ((b = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (l = BIO_get_mem_data(b, &p)) >= 0)
+		j = json_stringn(p, (size_t)l);
+	BIO_free(b);
+	return j;
+}
+
+static json_t *
+ak_json(const struct tpm_ev *ev)
+{
+	json_t	*o, *t, *c;
+	char	 kind[32];
+
+	if ((o = json_object()) == NULL || (t = json_array()) == NULL) {
+		json_decref(o);
+		return NULL;
+	}
+	if (EVP_PKEY_is_a(ev->ak, "RSA"))
+		snprintf(kind, sizeof(kind), "RSA-%d", EVP_PKEY_get_bits(ev->ak));
+	else
+		snprintf(kind, sizeof(kind), "EC-P%d", EVP_PKEY_get_bits(ev->ak));
+	json_object_set_new(o, "type", json_string(kind));
+	json_object_set_new(o, "spki_sha256", hexj(ev->ak_spki_sha256, 32));
+	if (ev->ak_name_len > 0)
+		json_object_set_new(o, "name",
+		    hexj(ev->ak_name, ev->ak_name_len));
+	if (ev->has_tpmt)
+		json_object_set_new(o, "restricted",
+		    json_boolean(restricted_signer(&ev->ak_pub)));
+	if (ev->trust & TPM_TRUST_CERT)
+		json_array_append_new(t, json_string("certificate"));
+	if (ev->trust & TPM_TRUST_HCL)
+		json_array_append_new(t, json_string("hcl"));
+	if (ev->trust & TPM_TRUST_ENROLLED)
+		json_array_append_new(t, json_string("enrolled"));
+	json_object_set_new(o, "trust", t);
+	if ((ev->trust & TPM_TRUST_CERT) && ev->ak_chain != NULL &&
+	    (c = json_object()) != NULL) {
+		X509 *leaf = sk_X509_value(ev->ak_chain, 0);
+
+		json_object_set_new(c, "subject",
+		    x509_name_str(X509_get_subject_name(leaf)));
+		json_object_set_new(c, "issuer",
+		    x509_name_str(X509_get_issuer_name(leaf)));
+		json_object_set_new(o, "certificate", c);
+	}
+	return o;
+}
+
+json_t *
+tpm_claims_json(const struct tpm_ev *ev)
+{
+	json_t	*o, *qs = NULL, *pcrs = NULL, *q0;
+	char	 idx[4];
+
+	if ((o = json_object()) == NULL || (qs = json_array()) == NULL ||
+	    (pcrs = json_object()) == NULL) {
+		json_decref(o);
+		json_decref(qs);
+		return NULL;
+	}
+	json_object_set_new(o, "format", json_string(ev->form));
+	for (size_t i = 0; i < ev->nquotes; i++)
+		json_array_append_new(qs, quote_json(&ev->q[i]));
+	/* clockInfo and firmwareVersion of the first quote, at top level */
+	if ((q0 = json_array_get(qs, 0)) != NULL) {
+		static const char *const keys[] = { "clock", "reset_count",
+		    "restart_count", "safe", "firmware_version", "extra_data",
+		    NULL };
+
+		for (int k = 0; keys[k] != NULL; k++)
+			json_object_set(o, keys[k],
+			    json_object_get(q0, keys[k]));
+	}
+	json_object_set_new(o, "quotes", qs);
+	/* only the PCR values a verified quote covers */
+	for (int b = 0; b < TPM_NBANKS; b++) {
+		const struct tpm_pcr_bank	*pb = &ev->pcrs.b[b];
+		json_t				*bo;
+
+		if (pb->quoted == 0 || (bo = json_object()) == NULL)
+			continue;
+		for (unsigned i = 0; i < TPM_NPCR; i++) {
+			if (!(pb->quoted & (1u << i)))
+				continue;
+			snprintf(idx, sizeof(idx), "%u", i);
+			json_object_set_new(bo, idx,
+			    hexj(pb->v[i], tpm_bank_size(b)));
+		}
+		json_object_set_new(pcrs, tpm_bank_name(b), bo);
+	}
+	json_object_set_new(o, "pcrs", pcrs);
+	json_object_set_new(o, "ak", ak_json(ev));
+	if (ev->log != NULL && ev->log_replayed)
+		json_object_set_new(o, "event_log",
+		    tpm_evlog_claims(ev->log, ev->log_verified));
+	if (ev->hw_claims != NULL && ev->hw_platform != NULL)
+		json_object_set(o, ev->hw_platform, ev->hw_claims);
+	return o;
+}
+
+/* ---- policy ------------------------------------------------------------ */
+
+/* A JSON path for an error message (truncated silently if huge). */
+static void __attribute__((format(printf, 3, 4)))
+subpath(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(buf, len, fmt, ap) < 0)
+		buf[0] = '\0';
+	va_end(ap);
+}
+
+void
+tpm_pol_free(struct tpm_pol *p)
+{
+	if (p == NULL)
+		return;
+	for (int b = 0; b < TPM_NBANKS; b++)
+		for (int i = 0; i < TPM_NPCR; i++)
+			av_hexlist_cleanup(&p->pcr[b][i]);
+	av_hexlist_cleanup(&p->enrolled);
+	av_hexlist_cleanup(&p->boot_apps);
+	for (size_t i = 0; i < p->ncmd_exact; i++)
+		free(p->cmd_exact[i]);
+	for (size_t i = 0; i < p->ncmd_prefix; i++)
+		free(p->cmd_prefix[i]);
+	free(p->cmd_exact);
+	free(p->cmd_prefix);
+	if (p->hw_backend != NULL && p->hw_backend->policy_free != NULL)
+		p->hw_backend->policy_free(p->hw_pol);
+	free(p);
+}
+
+/* "0".."23" exactly (no sign, no leading zeros). */
+static int
+pcr_index(const char *k)
+{
+	size_t	n = strlen(k);
+	int	v;
+
+	if (n == 0 || n > 2 || (n == 2 && k[0] == '0'))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (k[i] < '0' || k[i] > '9')
+			return -1;
+	v = atoi(k);
+	return v < TPM_NPCR ? v : -1;
+}
+
+static int
+compile_pcrs(const json_t *v, const char *path, struct tpm_pol *p,
+    struct av_policy_err *perr)
+{
+	const char	*bk, *ik;
+	json_t		*bv, *iv;
+	char		 bpath[256], ipath[256];
+	int		 b, i;
+
+	if (!json_is_object(v))
+		return av_policy_errf(perr, path,
+		    "expected an object: bank -> {PCR index -> values}");
+	json_object_foreach((json_t *)v, bk, bv) {
+		subpath(bpath, sizeof(bpath), "%s.%s", path, bk);
+		if ((b = tpm_bank_from_name(bk)) < 0)
+			return av_policy_errf(perr, bpath, "unknown PCR bank "
+			    "(expected sha1, sha256, sha384 or sha512)");
+		if (!json_is_object(bv))
+			return av_policy_errf(perr, bpath,
+			    "expected an object: PCR index -> values");
+		json_object_foreach(bv, ik, iv) {
+			subpath(ipath, sizeof(ipath), "%s.%s", bpath, ik);
+			if ((i = pcr_index(ik)) < 0)
+				return av_policy_errf(perr, ipath,
+				    "PCR index must be 0 to 23");
+			if (av_pol_hexlist(iv, ipath, tpm_bank_size(b),
+			    &p->pcr[b][i], perr) != 0)
+				return -1;
+			p->pcr_mask[b] |= 1u << i;
+		}
+	}
+	return 0;
+}
+
+static int
+compile_trust(const json_t *v, const char *path, bool hw, unsigned *out,
+    struct av_policy_err *perr)
+{
+	const json_t	*s;
+	size_t		 i, n = json_is_array(v) ? json_array_size(v) : 1;
+	char		 sub[256];
+
+	if (!json_is_array(v) && !json_is_string(v))
+		return av_policy_errf(perr, path, "expected a trust path or "
+		    "an array of them (\"certificate\", \"enrolled\"%s)",
+		    hw ? ", \"hcl\"" : "");
+	if (n == 0)
+		return av_policy_errf(perr, path,
+		    "empty list: no AK could ever be trusted");
+	*out = 0;
+	for (i = 0; i < n; i++) {
+		const char *t;
+
+		s = json_is_array(v) ? json_array_get(v, i) : v;
+		if (json_is_array(v))
+			subpath(sub, sizeof(sub), "%s[%zu]", path, i);
+		else
+			subpath(sub, sizeof(sub), "%s", path);
+		t = json_string_value(s);
+		if (t != NULL && strcmp(t, "certificate") == 0)
+			*out |= TPM_TRUST_CERT;
+		else if (t != NULL && strcmp(t, "enrolled") == 0)
+			*out |= TPM_TRUST_ENROLLED;
+		else if (t != NULL && hw && strcmp(t, "hcl") == 0)
+			*out |= TPM_TRUST_HCL;
+		else
+			return av_policy_errf(perr, sub, "unknown AK trust path "
+			    "(expected \"certificate\", \"enrolled\"%s)",
+			    hw ? " or \"hcl\"" : "");
+	}
+	return 0;
+}
+
+static int
+compile_strings(const json_t *v, const char *path, char ***out, size_t *nout,
+    struct av_policy_err *perr)
+{
+	size_t	 n, i;
+	char	 sub[256];
+
+	if (!json_is_array(v) && !json_is_string(v))
+		return av_policy_errf(perr, path,
+		    "expected a string or an array of strings");
+	n = json_is_array(v) ? json_array_size(v) : 1;
+	if (n == 0)
+		return av_policy_errf(perr, path,
+		    "empty list: no value could ever match");
+	if (n > TPM_MAX_CMDLINES)
+		return av_policy_errf(perr, path, "more than %d values",
+		    TPM_MAX_CMDLINES);
+	if ((*out = calloc(n, sizeof(**out))) == NULL)
+		return av_policy_errf(perr, path, "out of memory");
+	for (i = 0; i < n; i++) {
+		const json_t *s = json_is_array(v) ? json_array_get(v, i) : v;
+
+		subpath(sub, sizeof(sub), "%s[%zu]", path, i);
+		if (!json_is_string(s) ||
+		    json_string_length(s) > TPM_MAX_CMDLINE_LEN ||
+		    strlen(json_string_value(s)) != json_string_length(s))
+			return av_policy_errf(perr, sub, "expected a string "
+			    "of at most %d characters", TPM_MAX_CMDLINE_LEN);
+		if (((*out)[i] = strdup(json_string_value(s))) == NULL)
+			return av_policy_errf(perr, sub, "out of memory");
+		(*nout)++;
+	}
+	return 0;
+}
+
+static int
+compile_cmdline(const json_t *v, const char *path, struct tpm_pol *p,
+    struct av_policy_err *perr)
+{
+	static const char *const keys[] = { "exact", "prefix", NULL };
+	const json_t	*x;
+	char		 sub[256];
+
+	if (av_pol_keys(v, path, keys, perr) != 0)
+		return -1;
+	if (json_object_size(v) == 0)
+		return av_policy_errf(perr, path,
+		    "expected \"exact\" and/or \"prefix\"");
+	if ((x = json_object_get(v, "exact")) != NULL) {
+		subpath(sub, sizeof(sub), "%s.exact", path);
+		if (compile_strings(x, sub, &p->cmd_exact, &p->ncmd_exact,
+		    perr) != 0)
+			return -1;
+	}
+	if ((x = json_object_get(v, "prefix")) != NULL) {
+		subpath(sub, sizeof(sub), "%s.prefix", path);
+		if (compile_strings(x, sub, &p->cmd_prefix, &p->ncmd_prefix,
+		    perr) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+tpm_pol_compile(const json_t *sec, const char *path, const char *hw,
+    struct tpm_pol **out, struct av_policy_err *perr)
+{
+	const char *keys[] = { "pcrs", "ak_trust", "enrolled_aks",
+	    "secure_boot", "boot_apps", "kernel_cmdline", hw, NULL };
+	struct tpm_pol	*p;
+	const char	*k;
+	json_t		*v;
+	char		 sub[256];
+	bool		 b;
+
+	if (av_pol_keys(sec, path, keys, perr) != 0)
+		return -1;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return av_policy_errf(perr, path, "out of memory");
+	p->secure_boot = -1;
+	json_object_foreach((json_t *)sec, k, v) {
+		subpath(sub, sizeof(sub), "%s.%s", path, k);
+		if (strcmp(k, "pcrs") == 0) {
+			if (compile_pcrs(v, sub, p, perr) != 0)
+				goto bad;
+		} else if (strcmp(k, "ak_trust") == 0) {
+			if (compile_trust(v, sub, hw != NULL, &p->ak_trust,
+			    perr) != 0)
+				goto bad;
+		} else if (strcmp(k, "enrolled_aks") == 0) {
+			if (av_pol_hexlist(v, sub, 32, &p->enrolled, perr) != 0)
+				goto bad;
+		} else if (strcmp(k, "secure_boot") == 0) {
+			if (av_pol_bool(v, sub, &b, perr) != 0)
+				goto bad;
+			p->secure_boot = b ? 1 : -1;
+		} else if (strcmp(k, "boot_apps") == 0) {
+			if (av_pol_hexlist(v, sub, 0, &p->boot_apps, perr) != 0)
+				goto bad;
+			if (p->boot_apps.len != 20 && p->boot_apps.len != 32 &&
+			    p->boot_apps.len != 48 && p->boot_apps.len != 64) {
+				av_policy_errf(perr, sub, "digests must be "
+				    "SHA-1, SHA-256, SHA-384 or SHA-512");
+				goto bad;
+			}
+			p->has_boot_apps = true;
+		} else if (strcmp(k, "kernel_cmdline") == 0) {
+			if (compile_cmdline(v, sub, p, perr) != 0)
+				goto bad;
+		} else if (hw != NULL && strcmp(k, hw) == 0) {
+			p->hw_backend = av_backend_find(hw);
+			if (p->hw_backend == NULL ||
+			    p->hw_backend->policy_compile == NULL) {
+				av_policy_errf(perr, sub, "platform \"%s\" is "
+				    "not available in this build", hw);
+				p->hw_backend = NULL;
+				goto bad;
+			}
+			if (!json_is_object(v)) {
+				av_policy_errf(perr, sub, "expected an object");
+				p->hw_backend = NULL;
+				goto bad;
+			}
+			if (p->hw_backend->policy_compile(v, sub, &p->hw_pol,
+			    perr) != 0) {
+				p->hw_backend = NULL;
+				goto bad;
+			}
+		}
+	}
+	*out = p;
+	return 0;
+ bad:
+	tpm_pol_free(p);
+	return -1;
+}
+
+static json_t *
+trust_json(unsigned t)
+{
+	json_t *a = json_array();
+
+	if (t & TPM_TRUST_CERT)
+		json_array_append_new(a, json_string("certificate"));
+	if (t & TPM_TRUST_HCL)
+		json_array_append_new(a, json_string("hcl"));
+	if (t & TPM_TRUST_ENROLLED)
+		json_array_append_new(a, json_string("enrolled"));
+	return a;
+}
+
+static bool
+cmdline_allowed(const struct tpm_pol *p, const char *c)
+{
+	for (size_t i = 0; i < p->ncmd_exact; i++)
+		if (strcmp(p->cmd_exact[i], c) == 0)
+			return true;
+	for (size_t i = 0; i < p->ncmd_prefix; i++)
+		if (strncmp(p->cmd_prefix[i], c, strlen(p->cmd_prefix[i])) == 0)
+			return true;
+	return false;
+}
+
+static void
+appraise_events(const struct tpm_ev *ev, const struct tpm_pol *p,
+    struct av_submod *sm)
+{
+	struct tpm_boot_facts	 f;
+	int			 bank = -1;
+	bool			 ok = true;
+
+	if (p->secure_boot < 0 && !p->has_boot_apps && p->ncmd_exact == 0 &&
+	    p->ncmd_prefix == 0)
+		return;
+	if (ev->log == NULL || !ev->log_replayed) {
+		av_submod_reason(sm, AV_E_MEASUREMENT,
+		    AV_STATUS_CONTRAINDICATED, "event_log", NULL, json_null(),
+		    "tpm: the policy has event rules and the evidence has no "
+		    "event log");
+		return;
+	}
+	if (tpm_evlog_facts(ev->log, ev->log_verified, &f) != 0) {
+		av_submod_reason(sm, AV_E_MEASUREMENT,
+		    AV_STATUS_CONTRAINDICATED, "event_log", NULL, NULL,
+		    "out of memory");
+		return;
+	}
+	if (p->secure_boot == 1 && f.secure_boot != 1) {
+		av_submod_reason(sm, AV_E_MEASUREMENT,
+		    AV_STATUS_CONTRAINDICATED, "event_log.secure_boot",
+		    json_true(), f.secure_boot < 0 ? json_null() :
+		    json_false(), "tpm: Secure Boot is required and the "
+		    "verified event log does not show it enabled");
+		ok = false;
+	}
+	if (p->has_boot_apps) {
+		for (int b = 0; b < TPM_NBANKS; b++)
+			if (tpm_bank_size(b) == p->boot_apps.len)
+				bank = b;
+		if (f.napps == 0) {
+			av_submod_reason(sm, AV_E_MEASUREMENT,
+			    AV_STATUS_CONTRAINDICATED, "event_log.boot_apps",
+			    av_hexlist_json(&p->boot_apps), json_array(),
+			    "tpm: no verified EFI boot application in the "
+			    "event log");
+			ok = false;
+		}
+		for (size_t i = 0; i < f.napps; i++) {
+			const struct tpm_event *a = f.apps[i];
+
+			if (bank >= 0 && (a->banks & (1u << bank)) &&
+			    av_hexlist_contains(&p->boot_apps,
+			    a->digest[bank], p->boot_apps.len))
+				continue;
+			av_submod_reason(sm, AV_E_MEASUREMENT,
+			    AV_STATUS_CONTRAINDICATED, "event_log.boot_apps",
+			    av_hexlist_json(&p->boot_apps),
+			    (bank >= 0 && (a->banks & (1u << bank))) ?
+			    hexj(a->digest[bank], p->boot_apps.len) :
+			    json_null(), "tpm: EFI boot application not in "
+			    "the policy");
+			ok = false;
+		}
+	}
+	if (p->ncmd_exact > 0 || p->ncmd_prefix > 0) {
+		if (f.ncmd == 0) {
+			av_submod_reason(sm, AV_E_MEASUREMENT,
+			    AV_STATUS_CONTRAINDICATED,
+			    "event_log.kernel_cmdline", NULL, json_null(),
+			    "tpm: no verified kernel command line in the "
+			    "event log");
+			ok = false;
+		}
+		for (size_t i = 0; i < f.ncmd; i++) {
+			if (cmdline_allowed(p, f.cmd[i]))
+				continue;
+			av_submod_reason(sm, AV_E_MEASUREMENT,
+			    AV_STATUS_CONTRAINDICATED,
+			    "event_log.kernel_cmdline", NULL,
+			    json_string(f.cmd[i]), "tpm: kernel command "
+			    "line not allowed by the policy");
+			ok = false;
+		}
+	}
+	if (ok)
+		av_submod_tv(sm, AV_TV_CONFIG, AV_AR_AFFIRM);
+	tpm_boot_facts_cleanup(&f);
+}
+
+void
+tpm_appraise_ev(const struct tpm_ev *ev, const struct tpm_pol *p,
+    const struct av_ctx *ctx, struct av_submod *sm)
+{
+	char	 claim[40];
+	bool	 ok = true, any = false;
+
+	(void)ctx;
+	for (int b = 0; b < TPM_NBANKS; b++) {
+		const struct tpm_pcr_bank *pb = &ev->pcrs.b[b];
+
+		for (unsigned i = 0; i < TPM_NPCR; i++) {
+			if (!(p->pcr_mask[b] & (1u << i)))
+				continue;
+			any = true;
+			snprintf(claim, sizeof(claim), "pcrs.%s.%u",
+			    tpm_bank_name(b), i);
+			if (!(pb->quoted & (1u << i))) {
+				av_submod_reason(sm, AV_E_MEASUREMENT,
+				    AV_STATUS_CONTRAINDICATED, claim,
+				    av_hexlist_json(&p->pcr[b][i]),
+				    json_null(), "tpm: the quote does not "
+				    "cover a PCR the policy lists");
+				ok = false;
+			} else if (!av_hexlist_contains(&p->pcr[b][i], pb->v[i],
+			    tpm_bank_size(b))) {
+				av_submod_reason(sm, AV_E_MEASUREMENT,
+				    AV_STATUS_CONTRAINDICATED, claim,
+				    av_hexlist_json(&p->pcr[b][i]),
+				    hexj(pb->v[i], tpm_bank_size(b)),
+				    "tpm: PCR value not in the policy");
+				ok = false;
+			}
+		}
+	}
+	if (ok && any)
+		av_submod_tv(sm, AV_TV_EXECUTABLES, AV_AR_AFFIRM);
+	if (p->ak_trust != 0 && !(ev->trust & p->ak_trust))
+		av_submod_reason(sm, AV_E_AK_UNTRUSTED,
+		    AV_STATUS_CONTRAINDICATED, "ak.trust",
+		    trust_json(p->ak_trust), trust_json(ev->trust),
+		    "tpm: the AK is not trusted by a path the policy "
+		    "requires");
+	appraise_events(ev, p, sm);
+}
+
+/* ---- JSON helpers for the envelopes ------------------------------------ */
+
+static bool
+all_hex(const char *s, size_t n)
+{
+	if (n == 0 || n % 2 != 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+/*
+ * Bytes of a JSON value: a hex string (when hex_ok and it is all hex),
+ * a base64/base64url string, or an array of integers 0..255 (Trustee's
+ * serde byte arrays).  At most max bytes.  Returns 0 and *out (caller
+ * frees; never NULL on success), or -1.
+ */
+int
+tpm_json_bytes(const json_t *v, bool hex_ok, size_t max, uint8_t **out,
+    size_t *len)
+{
+	const char	*s;
+	size_t		 n, i;
+	uint8_t		*b;
+
+	*out = NULL;
+	*len = 0;
+	if (json_is_array(v)) {
+		n = json_array_size(v);
+		if (n > max || (b = malloc(n ? n : 1)) == NULL)
+			return -1;
+		for (i = 0; i < n; i++) {
+			const json_t	*x = json_array_get(v, i);
+			json_int_t	 iv;
+
+			if (!json_is_integer(x) ||
+			    (iv = json_integer_value(x)) < 0 || iv > 255) {
+				free(b);
+				return -1;
+			}
+			b[i] = (uint8_t)iv;
+		}
+		*out = b;
+		*len = n;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -1;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n > (max / 3 + 1) * 4 + 1024 && n > 2 * max)
+		return -1;
+	if (hex_ok && all_hex(s, n)) {
+		if (av_hex_decode(s, n, out, len) != 0)
+			return -1;
+	} else if (av_b64_decode(s, n, out, len) != 0)
+		return -1;
+	if (*len > max) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	if (*out == NULL && (*out = malloc(1)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* ---- the "tpm" backend: envelopes -------------------------------------- */
+
+/*
+ * PCR values: {"sha256": {"0": "<hex>", ...}, ...} (our form), or an
+ * array of 24 hex SHA-256 values (Trustee, PCR 0..23).
+ */
+int
+tpm_pcrs_from_json(struct tpm_pcrs *pcrs, const json_t *v, struct av_err *e)
+{
+	const char	*bk, *ik;
+	json_t		*bv, *iv;
+	uint8_t		*d;
+	size_t		 dl;
+	int		 b, i, rc;
+
+	if (json_is_array(v)) {
+		if (json_array_size(v) > TPM_NPCR)
+			return AV_FAIL(e, AV_E_MALFORMED,
+			    "tpm: more than 24 PCR values");
+		for (size_t k = 0; k < json_array_size(v); k++) {
+			if (tpm_json_bytes(json_array_get(v, k), true,
+			    TPM_MAX_DIGEST, &d, &dl) != 0)
+				return AV_FAIL(e, AV_E_MALFORMED,
+				    "tpm: PCR value is not hex");
+			rc = tpm_pcr_set(pcrs, TPM_BANK_SHA256, (unsigned)k, d,
+			    dl, e);
+			free(d);
+			if (rc != 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (!json_is_object(v))
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: \"pcrs\" must be an object of banks");
+	json_object_foreach((json_t *)v, bk, bv) {
+		if ((b = tpm_bank_from_name(bk)) < 0)
+			return AV_FAIL(e, AV_E_MALFORMED,
+			    "tpm: unknown PCR bank in \"pcrs\"");
+		if (!json_is_object(bv))
+			return AV_FAIL(e, AV_E_MALFORMED,
+			    "tpm: a PCR bank must be an object");
+		json_object_foreach(bv, ik, iv) {
+			if ((i = pcr_index(ik)) < 0)
+				return AV_FAIL(e, AV_E_MALFORMED,
+				    "tpm: PCR index must be 0 to 23");
+			if (!json_is_string(iv) ||
+			    av_hex_decode(json_string_value(iv),
+			    json_string_length(iv), &d, &dl) != 0)
+				return AV_FAIL(e, AV_E_MALFORMED,
+				    "tpm: PCR value is not hex");
+			rc = tpm_pcr_set(pcrs, b, (unsigned)i, d, dl, e);
+			free(d);
+			if (rc != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Load the optional event log (base64) and parse it. */
+static int
+load_evlog(struct tpm_ev *ev, const json_t *v, struct av_err *e)
+{
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (tpm_json_bytes(v, false, TPM_MAX_EVLOG, &ev->evlog,
+	    &ev->evlog_len) != 0)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: \"event_log\" must be base64, at most 2 MiB");
+	return tpm_evlog_parse(ev->evlog, ev->evlog_len, &ev->log, e);
+}
+
+/* The AK certificate chain: PEM text (leaf first), or base64 DER. */
+static int
+load_chain(struct tpm_ev *ev, const json_t *v, struct av_err *e)
+{
+	uint8_t	*d = NULL;
+	size_t	 dl;
+
+	if (json_is_string(v) && strstr(json_string_value(v),
+	    "-----BEGIN") != NULL)
+		ev->ak_chain = av_x509_parse_any(
+		    (const uint8_t *)json_string_value(v),
+		    json_string_length(v));
+	else if (tpm_json_bytes(v, false, 256 * 1024, &d, &dl) == 0) {
+		ev->ak_chain = av_x509_parse_any(d, dl);
+		free(d);
+	}
+	if (ev->ak_chain == NULL || sk_X509_num(ev->ak_chain) == 0)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: \"ak_cert_chain\" holds no certificate");
+	return 0;
+}
+
+/* The AK from "ak_pub"/"ak_public": PEM text, or base64 of a binary form. */
+static int
+load_ak(struct tpm_ev *ev, const json_t *v, struct av_err *e)
+{
+	uint8_t	*d;
+	size_t	 dl;
+	int	 rc;
+
+	if (json_is_string(v) && strncmp(json_string_value(v),
+	    "-----BEGIN ", 11) == 0)
+		return tpm_ak_parse(ev, (const uint8_t *)json_string_value(v),
+		    json_string_length(v), e);
+	if (tpm_json_bytes(v, false, 64 * 1024, &d, &dl) != 0)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: AK public key must be PEM or base64");
+	rc = tpm_ak_parse(ev, d, dl, e);
+	free(d);
+	return rc;
+}
+
+/*
+ * Our form: attest bytes plus companions in obj: "signature",
+ * "ak_pub" | "ak_cert_chain", "pcrs", "event_log".
+ */
+static int
+parse_ours(struct tpm_ev *ev, const uint8_t *attest, size_t alen,
+    const json_t *obj, struct av_err *e)
+{
+	const json_t	*v;
+	uint8_t		*d;
+	size_t		 dl;
+	int		 rc;
+	EVP_PKEY	*pk;
+
+	if (obj == NULL)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: a quote needs "
+		    "\"signature\", \"ak_pub\" or \"ak_cert_chain\", \"pcrs\"");
+	if (tpm_attest_parse(attest, alen, &ev->q[0], e) != 0) {
+		ev->nquotes = 1;
+		return -1;
+	}
+	ev->nquotes = 1;
+	if ((v = json_object_get(obj, "signature")) == NULL)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: no \"signature\"");
+	if (tpm_json_bytes(v, false, sizeof(TPMT_SIGNATURE), &d, &dl) != 0)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: \"signature\" must be base64");
+	rc = tpm_sig_parse(d, dl, &ev->q[0], e);
+	free(d);
+	if (rc != 0)
+		return -1;
+	if ((v = json_object_get(obj, "ak_cert_chain")) != NULL &&
+	    load_chain(ev, v, e) != 0)
+		return -1;
+	if ((v = json_object_get(obj, "ak_pub")) != NULL) {
+		if (load_ak(ev, v, e) != 0)
+			return -1;
+	} else if (ev->ak_chain != NULL) {
+		pk = X509_get0_pubkey(sk_X509_value(ev->ak_chain, 0));
+		if (pk == NULL)
+			return AV_FAIL(e, AV_E_MALFORMED,
+			    "tpm: AK certificate without a public key");
+		if (tpm_ak_set_pkey(ev, pk, e) != 0)
+			return -1;
+	} else
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: no \"ak_pub\" or \"ak_cert_chain\"");
+	if ((v = json_object_get(obj, "pcrs")) == NULL)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: no \"pcrs\"");
+	if (tpm_pcrs_from_json(&ev->pcrs, v, e) != 0)
+		return -1;
+	return load_evlog(ev, json_object_get(obj, "event_log"), e);
+}
+
+/*
+ * Trustee's "tpm" evidence (confidential-containers guest-components):
+ * {"svn", "report_data", "ak_public", "tpm_quote": {"signature",
+ * "message", "pcrs": [hex x 24]}}, binary fields base64 (hex accepted).
+ */
+static int
+parse_trustee(struct tpm_ev *ev, const json_t *doc, struct av_err *e)
+{
+	const json_t	*tq, *v;
+	uint8_t		*d;
+	size_t		 dl;
+	int		 rc;
+
+	ev->form = "trustee-tpm";
+	tq = json_object_get(doc, "tpm_quote");
+	if (!json_is_object(tq))
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: \"tpm_quote\" must be an object");
+	if (tpm_json_bytes(json_object_get(tq, "message"), true,
+	    TPM_MAX_ATTEST, &d, &dl) != 0)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: \"tpm_quote.message\" must be base64 or hex");
+	rc = tpm_attest_parse(d, dl, &ev->q[0], e);
+	ev->nquotes = 1;
+	free(d);
+	if (rc != 0)
+		return -1;
+	if (tpm_json_bytes(json_object_get(tq, "signature"), true,
+	    sizeof(TPMT_SIGNATURE), &d, &dl) != 0)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: \"tpm_quote.signature\" must be base64 or hex");
+	rc = tpm_sig_parse(d, dl, &ev->q[0], e);
+	free(d);
+	if (rc != 0)
+		return -1;
+	if ((v = json_object_get(tq, "pcrs")) == NULL)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: no \"tpm_quote.pcrs\"");
+	if (tpm_pcrs_from_json(&ev->pcrs, v, e) != 0)
+		return -1;
+	if ((v = json_object_get(doc, "ak_public")) == NULL)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: no \"ak_public\"");
+	if (load_ak(ev, v, e) != 0)
+		return -1;
+	if ((v = json_object_get(doc, "ak_cert_chain")) != NULL &&
+	    load_chain(ev, v, e) != 0)
+		return -1;
+	return load_evlog(ev, json_object_get(doc, "event_log"), e);
+}
+
+static bool
+looks_json(const uint8_t *p, size_t n)
+{
+	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+		p++;
+		n--;
+	}
+	return n > 0 && *p == '{';
+}
+
+static bool
+has_key(const uint8_t *p, size_t n, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (size_t i = 0; i + kl <= n; i++)
+		if (memcmp(p + i, key, kl) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Sniff: a TPMS_ATTEST quote (magic ff544347, type 8018), or a JSON
+ * document with "ak_public" + "tpm_quote" (Trustee) or "ak_pub" /
+ * "ak_cert_chain" (ours).
+ */
+static bool
+tpm_detect(const uint8_t *p, size_t n)
+{
+	static const uint8_t magic[] = { 0xff, 0x54, 0x43, 0x47, 0x80, 0x18 };
+
+	if (n >= sizeof(magic) && memcmp(p, magic, sizeof(magic)) == 0)
+		return true;
+	if (!looks_json(p, n))
+		return false;
+	if (has_key(p, n, "\"hcl_report\"") || has_key(p, n, "\"report\""))
+		return false;
+	return (has_key(p, n, "\"ak_public\"") &&
+	    has_key(p, n, "\"tpm_quote\"")) ||
+	    has_key(p, n, "\"ak_pub\"") || has_key(p, n, "\"ak_cert_chain\"");
+}
+
+static void
+tpm_free(void *v)
+{
+	tpm_ev_free(v);
+}
+
+/*
+ * Parse "tpm" evidence: data is a TPMS_ATTEST with companions in the
+ * request item, or a whole JSON document (our form with "quote", or
+ * Trustee's).  On success *out is a struct tpm_ev.
+ */
+static int
+tpm_parse(const struct av_evidence *in, void **out, struct av_err *e)
+{
+	struct tpm_ev	*ev;
+	json_t		*doc = NULL;
+	json_error_t	 jerr;
+	uint8_t		*q = NULL;
+	size_t		 ql;
+	int		 rc = -1;
+
+	if ((ev = tpm_ev_new("attestd")) == NULL)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	if (looks_json(in->data, in->len)) {
+		doc = json_loadb((const char *)in->data, in->len,
+		    JSON_REJECT_DUPLICATES, &jerr);
+		if (!json_is_object(doc)) {
+			AV_FAIL(e, AV_E_MALFORMED,
+			    "tpm: evidence is not a JSON object");
+			goto out;
+		}
+		if (json_object_get(doc, "tpm_quote") != NULL) {
+			if (parse_trustee(ev, doc, e) != 0)
+				goto out;
+		} else {
+			const json_t *qv = json_object_get(doc, "quote");
+
+			if (qv == NULL)
+				qv = json_object_get(doc, "data");
+			if (tpm_json_bytes(qv, false, TPM_MAX_ATTEST, &q,
+			    &ql) != 0) {
+				AV_FAIL(e, AV_E_MALFORMED,
+				    "tpm: \"quote\" must be base64");
+				goto out;
+			}
+			if (parse_ours(ev, q, ql, doc, e) != 0)
+				goto out;
+		}
+	} else if (parse_ours(ev, in->data, in->len, in->item, e) != 0)
+		goto out;
+	*out = ev;
+	ev = NULL;
+	rc = 0;
+ out:
+	free(q);
+	json_decref(doc);
+	tpm_ev_free(ev);
+	return rc;
+}
+
+/*
+ * Verify: quote signature and PCR digest (fatal), AK trust (fatal), nonce
+ * binding (reasons), event log replay (fatal).
+ */
+static int
+tpm_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
+    struct av_submod *sm, struct av_err *e)
+{
+	struct tpm_ev	*ev = parsed;
+
+	if (tpm_quotes_verify(ev, e) != 0)
+		return -1;
+	if (tpm_ak_trust(ev, ctx, policy, e) != 0)
+		return -1;
+	av_submod_tv(sm, AV_TV_INSTANCE, AV_AR_AFFIRM);
+	tpm_check_nonce(ev, ctx, sm);
+	if (tpm_evlog_check(ev, e) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+tpm_claims(const void *parsed, json_t **out, struct av_err *e)
+{
+	if ((*out = tpm_claims_json(parsed)) == NULL)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	return 0;
+}
+
+static int
+tpm_policy_compile(const json_t *sec, const char *path, void **out,
+    struct av_policy_err *perr)
+{
+	return tpm_pol_compile(sec, path, NULL, (struct tpm_pol **)out, perr);
+}
+
+static void
+tpm_policy_free(void *p)
+{
+	tpm_pol_free(p);
+}
+
+static void
+tpm_appraise(const void *parsed, const void *policy, const struct av_ctx *ctx,
+    struct av_submod *sm)
+{
+	tpm_appraise_ev(parsed, policy, ctx, sm);
+}
+
+/*
+ * TPM 2.0 quotes, type "tpm": our JSON form, Trustee's tpm evidence.
+ */
+const struct av_backend av_backend_tpm = {
+	.name = "tpm",
+	.media_type = "application/vnd.attestd.tpm",
+	.detect = tpm_detect,
+	.parse = tpm_parse,
+	.verify = tpm_verify,
+	.claims = tpm_claims,
+	.policy_compile = tpm_policy_compile,
+	.policy_free = tpm_policy_free,
+	.appraise = tpm_appraise,
+	.free = tpm_free,
+};
