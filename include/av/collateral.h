@@ -144,6 +144,20 @@ AV_MUST_USE int av_collateral_fetch_flags(struct av_collateral *,
     uint8_t **out, size_t *outlen, json_t **hdrs, struct av_err *e);
 
 /*
+ * POST body (at most 64 KiB) with this Content-Type to url, e.g. an OCSP
+ * request ("application/ocsp-request", RFC 6960 s.A.1), through the same
+ * cache, coalescing and rate limits as av_collateral_fetch_flags().  The
+ * cache key is the SHA-256 of the method, URL, type and body, so a request
+ * carrying a fresh nonce is never answered from the cache.  Errors as for
+ * av_collateral_fetch(); AV_E_INTERNAL for a bad type or size.
+ * Returns 0/-1.
+ */
+AV_MUST_USE int av_collateral_post(struct av_collateral *, const char *url,
+    const char *content_type, const uint8_t *body, size_t bodylen,
+    const char *const *hdr_names, unsigned flags, uint8_t **out,
+    size_t *outlen, json_t **hdrs, struct av_err *e);
+
+/*
  * The blob whose content has this SHA-256 (see struct av_coll_blob), or
  * NULL.  Borrowed; valid while the store lives.
  */

@@ -30,7 +30,7 @@ struct coll_blist {
 /* A fetch in flight: later callers for the same URL wait for it. */
 struct coll_inflight {
 	struct coll_inflight	*next;
-	char			*url;		/* owned */
+	char			 key[65];	/* request key (hex SHA-256) */
 	pthread_cond_t		 cv;
 	unsigned		 refs;		/* leader + waiters */
 	bool			 done;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "av/collateral.h"
 #include "av/log.h"
@@ -33,6 +34,17 @@
 #define COLL_MAX_NAMES		64		/* hdr_names asked for */
 #define COLL_BACKOFF_DEFAULT_S	60		/* 429 without Retry-After */
 #define COLL_BACKOFF_MAX_S	3600
+#define COLL_MAX_POST		(64u * 1024)	/* a POST body (OCSP request) */
+
+/* One request: what is asked, and its cache and coalescing key. */
+struct coll_req {
+	const char	*url;
+	const char	*ctype;		/* POST: Content-Type; GET: NULL */
+	const uint8_t	*body;		/* POST: body (borrowed) */
+	size_t		 blen;
+	char		 key[65];	/* hex SHA-256 of the URL (GET), or of
+					   "POST\n" url "\n" type "\n" body */
+};
 
 static pthread_once_t	curl_once = PTHREAD_ONCE_INIT;
 static CURLcode		curl_init_rc = CURLE_FAILED_INIT;
@@ -110,6 +122,54 @@ coll_host_key(const char *url)
 	return key;
 }
 
+static bool
+ctype_ok(const char *t)
+{
+	size_t	n;
+
+	if (t == NULL || (n = strlen(t)) == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] < 0x20 || (unsigned char)t[i] >= 0x7f)
+			return false;	/* no header injection */
+	return true;
+}
+
+static int
+req_key(struct coll_req *rq)
+{
+	static const char	 hx[] = "0123456789abcdef";
+	EVP_MD_CTX		*m;
+	uint8_t			 d[32];
+	unsigned int		 dl = 0;
+	int			 ok;
+
+	if (rq->ctype == NULL) {
+		coll_sha256_hex((const uint8_t *)rq->url, strlen(rq->url),
+		    rq->key);
+		return 0;
+	}
+	if ((m = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(m, "POST\n", 5) == 1 &&
+	    EVP_DigestUpdate(m, rq->url, strlen(rq->url)) == 1 &&
+	    EVP_DigestUpdate(m, "\n", 1) == 1 &&
+	    EVP_DigestUpdate(m, rq->ctype, strlen(rq->ctype)) == 1 &&
+	    EVP_DigestUpdate(m, "\n", 1) == 1 &&
+	    EVP_DigestUpdate(m, rq->body, rq->blen) == 1 &&
+	    EVP_DigestFinal_ex(m, d, &dl) == 1 && dl == 32;
+	EVP_MD_CTX_free(m);
+	if (!ok)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		rq->key[2 * i] = hx[d[i] >> 4];
+		rq->key[2 * i + 1] = hx[d[i] & 0xf];
+	}
+	rq->key[64] = '\0';
+	return 0;
+}
+
 /* ---- the on-disk cache -------------------------------------------------- */
 
 static char *
@@ -122,11 +182,12 @@ cache_file(const struct av_collateral *c, const char *hex, const char *ext)
 }
 
 /*
- * Read url's cached copy.  Returns 1 (hit: *body malloc'd, *all every
- * header, new ref), or 0 (absent, unreadable or inconsistent: a miss).
+ * Read the request's cached copy.  Returns 1 (hit: *body malloc'd, *all
+ * every header, new ref), or 0 (absent, unreadable or inconsistent: a
+ * miss).
  */
 static int
-cache_read(struct av_collateral *c, const char *url, const char *hex,
+cache_read(struct av_collateral *c, const struct coll_req *rq,
     uint8_t **body, size_t *len, json_t **all)
 {
 	struct av_err	 e = { 0 };
@@ -135,13 +196,13 @@ cache_read(struct av_collateral *c, const char *url, const char *hex,
 	uint8_t		*mbuf = NULL, *b = NULL;
 	size_t		 mlen, blen;
 	char		*mpath = NULL, *bpath = NULL, bhex[65];
-	const char	*murl, *msha;
+	const char	*murl, *msha, *mkey;
 	int		 hit = 0;
 
 	if (c->cfg.cache_dir == NULL)
 		return 0;
-	if ((mpath = cache_file(c, hex, "json")) == NULL ||
-	    (bpath = cache_file(c, hex, "body")) == NULL)
+	if ((mpath = cache_file(c, rq->key, "json")) == NULL ||
+	    (bpath = cache_file(c, rq->key, "body")) == NULL)
 		goto out;
 	if (access(mpath, F_OK) == -1)
 		goto out;
@@ -152,9 +213,11 @@ cache_read(struct av_collateral *c, const char *url, const char *hex,
 		goto bad;
 	murl = json_string_value(json_object_get(meta, "url"));
 	msha = json_string_value(json_object_get(meta, "sha256"));
+	mkey = json_string_value(json_object_get(meta, "key"));
 	h = json_object_get(meta, "headers");
-	if (murl == NULL || msha == NULL || !json_is_object(h) ||
-	    strcmp(murl, url) != 0)
+	if (murl == NULL || msha == NULL || mkey == NULL ||
+	    !json_is_object(h) || strcmp(murl, rq->url) != 0 ||
+	    strcmp(mkey, rq->key) != 0)
 		goto bad;
 	if (coll_read_file(bpath, COLL_MAX_FILE, &b, &blen, &e) != 0)
 		goto bad;
@@ -168,8 +231,8 @@ cache_read(struct av_collateral *c, const char *url, const char *hex,
 	hit = 1;
 	goto out;
  bad:
-	av_log(AV_LOG_WARN, "collateral_cache_bad", "url", url, "path", mpath,
-	    NULL);
+	av_log(AV_LOG_WARN, "collateral_cache_bad", "url", rq->url, "path",
+	    mpath, NULL);
  out:
 	json_decref(meta);
 	free(mbuf);
@@ -179,10 +242,10 @@ cache_read(struct av_collateral *c, const char *url, const char *hex,
 	return hit;
 }
 
-/* Store url's response: body first, then the metadata that vouches for it. */
+/* Store a response: body first, then the metadata that vouches for it. */
 static void
-cache_write(struct av_collateral *c, const char *url, const char *hex,
-    long status, const uint8_t *body, size_t len, json_t *all)
+cache_write(struct av_collateral *c, const struct coll_req *rq, long status,
+    const uint8_t *body, size_t len, json_t *all)
 {
 	struct av_err	 e = { 0 };
 	struct timespec	 ts;
@@ -198,17 +261,18 @@ cache_write(struct av_collateral *c, const char *url, const char *hex,
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	coll_sha256_hex(body, len, bhex);
-	if ((meta = json_pack("{s:s, s:s, s:I, s:s, s:O}", "url", url,
+	if ((meta = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:O}", "url",
+	    rq->url, "method", rq->ctype ? "POST" : "GET", "key", rq->key,
 	    "fetched_at", tbuf, "status", (json_int_t)status, "sha256", bhex,
 	    "headers", all)) == NULL ||
 	    (txt = json_dumps(meta, JSON_INDENT(1) | JSON_SORT_KEYS)) == NULL) {
 		AV_FAIL(&e, AV_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	snprintf(name, sizeof(name), "%s.body", hex);
+	snprintf(name, sizeof(name), "%s.body", rq->key);
 	if (coll_write_atomic(c->cfg.cache_dir, name, body, len, &e) == -1)
 		goto fail;
-	snprintf(name, sizeof(name), "%s.json", hex);
+	snprintf(name, sizeof(name), "%s.json", rq->key);
 	if (coll_write_atomic(c->cfg.cache_dir, name, (const uint8_t *)txt,
 	    strlen(txt), &e) == -1)
 		goto fail;
@@ -419,15 +483,20 @@ collect_headers(CURL *h)
 }
 
 /*
- * GET url.  On success *body (malloc'd) and *all (every header, new ref).
- * Returns 0, or -1 with e (AV_E_COLLATERAL_MISSING, AV_E_NOMEM).
+ * GET (or POST) the request.  On success *body (malloc'd) and *all (every
+ * header, new ref).  Returns 0, or -1 with e (AV_E_COLLATERAL_MISSING,
+ * AV_E_NOMEM).
  */
 static int
-http_get(struct av_collateral *c, const char *url, const char *hostkey,
-    uint8_t **body, size_t *len, json_t **all, struct av_err *e)
+http_get(struct av_collateral *c, const struct coll_req *rq,
+    const char *hostkey, uint8_t **body, size_t *len, json_t **all,
+    struct av_err *e)
 {
 	struct curl_header	*hh;
+	struct curl_slist	*rh = NULL;
 	struct dl		 d = { 0 };
+	const char		*url = rq->url;
+	char			 ct[160];
 	CURL			*h = NULL;
 	CURLcode		 cc;
 	long			 status = 0, secs;
@@ -459,6 +528,18 @@ http_get(struct av_collateral *c, const char *url, const char *hostkey,
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &d) != CURLE_OK) {
 		AV_FAIL(e, AV_E_INTERNAL, "internal error");
 		goto out;
+	}
+	if (rq->ctype != NULL) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s", rq->ctype);
+		if ((rh = curl_slist_append(NULL, ct)) == NULL ||
+		    curl_easy_setopt(h, CURLOPT_HTTPHEADER, rh) != CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)rq->blen) != CURLE_OK ||
+		    curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+		    rq->blen ? (const char *)rq->body : "") != CURLE_OK) {
+			AV_FAIL(e, AV_E_INTERNAL, "internal error");
+			goto out;
+		}
 	}
 	cc = curl_easy_perform(h);
 	if (d.toobig || cc == CURLE_FILESIZE_EXCEEDED) {
@@ -529,6 +610,7 @@ http_get(struct av_collateral *c, const char *url, const char *hostkey,
  out:
 	free(d.p);
 	curl_easy_cleanup(h);
+	curl_slist_free_all(rh);
 	return rc;
 }
 
@@ -540,7 +622,6 @@ inflight_free(struct coll_inflight *f)
 	if (f == NULL)
 		return;
 	pthread_cond_destroy(&f->cv);
-	free(f->url);
 	free(f->body);
 	json_decref(f->hdrs);
 	free(f);
@@ -587,13 +668,12 @@ inflight_take(struct coll_inflight *f, uint8_t **body, size_t *len,
 }
 
 /*
- * Get url from the cache (unless refresh) or the vendor, sharing a fetch
- * already in flight.  Returns 0/-1.
+ * Get the request from the cache (unless refresh) or the vendor, sharing
+ * a fetch of the same request already in flight.  Returns 0/-1.
  */
 static int
-fetch_shared(struct av_collateral *c, const char *url, const char *hex,
-    bool refresh, uint8_t **body, size_t *len, json_t **all,
-    struct av_err *e)
+fetch_shared(struct av_collateral *c, const struct coll_req *rq, bool refresh,
+    uint8_t **body, size_t *len, json_t **all, struct av_err *e)
 {
 	struct coll_inflight	*f, **pp;
 	char			*hostkey = NULL;
@@ -601,7 +681,7 @@ fetch_shared(struct av_collateral *c, const char *url, const char *hex,
 
 	pthread_mutex_lock(&c->mtx);
 	for (f = c->inflight; f != NULL; f = f->next)
-		if (strcmp(f->url, url) == 0)
+		if (strcmp(f->key, rq->key) == 0)
 			break;
 	if (f != NULL) {
 		f->refs++;
@@ -613,14 +693,12 @@ fetch_shared(struct av_collateral *c, const char *url, const char *hex,
 		return rc;
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
-	    (f->url = strdup(url)) == NULL ||
 	    pthread_cond_init(&f->cv, NULL) != 0) {
-		if (f != NULL)
-			free(f->url);
 		free(f);
 		pthread_mutex_unlock(&c->mtx);
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
 	}
+	memcpy(f->key, rq->key, sizeof(f->key));
 	f->refs = 1;
 	f->next = c->inflight;
 	c->inflight = f;
@@ -628,16 +706,15 @@ fetch_shared(struct av_collateral *c, const char *url, const char *hex,
 
 	/* the leader: a fetch that ended since our first look left a copy */
 	f->rc = -1;
-	if (!refresh &&
-	    cache_read(c, url, hex, &f->body, &f->len, &f->hdrs) == 1)
+	if (!refresh && cache_read(c, rq, &f->body, &f->len, &f->hdrs) == 1)
 		f->rc = 0;
-	else if ((hostkey = coll_host_key(url)) == NULL)
+	else if ((hostkey = coll_host_key(rq->url)) == NULL)
 		AV_FAIL(&f->err, AV_E_COLLATERAL_MISSING,
 		    "collateral: invalid URL");
-	else if (rate_wait(c, url, hostkey, &f->err) == 0 &&
-	    http_get(c, url, hostkey, &f->body, &f->len, &f->hdrs,
+	else if (rate_wait(c, rq->url, hostkey, &f->err) == 0 &&
+	    http_get(c, rq, hostkey, &f->body, &f->len, &f->hdrs,
 	    &f->err) == 0) {
-		cache_write(c, url, hex, 200, f->body, f->len, f->hdrs);
+		cache_write(c, rq, 200, f->body, f->len, f->hdrs);
 		f->rc = 0;
 	}
 	free(hostkey);
@@ -657,38 +734,22 @@ fetch_shared(struct av_collateral *c, const char *url, const char *hex,
 
 /* ---- the interface ------------------------------------------------------- */
 
-/*
- * Fetch url through the cache (see collateral.h).  On success *out is
- * malloc'd (caller frees) and *hdrs, if asked for, a new JSON object.
- * Returns 0, or -1 with e (AV_E_COLLATERAL_MISSING, AV_E_NOMEM).
- */
-int
-av_collateral_fetch_flags(struct av_collateral *c, const char *url,
+/* Cache, then (online) the vendor; see av_collateral_fetch_flags(). */
+static int
+fetch_req(struct av_collateral *c, struct coll_req *rq,
     const char *const *hdr_names, unsigned flags, uint8_t **out,
     size_t *outlen, json_t **hdrs, struct av_err *e)
 {
 	uint8_t		*body = NULL;
 	size_t		 len = 0;
 	json_t		*all = NULL;
-	char		 hex[65];
 	bool		 refresh = (flags & AV_FETCH_REFRESH) != 0;
 	int		 hit, rc = -1;
 
-	if (out == NULL || outlen == NULL)
-		return AV_FAIL(e, AV_E_INTERNAL, "internal error");
-	*out = NULL;
-	*outlen = 0;
-	if (hdrs != NULL)
-		*hdrs = NULL;
-	if (c == NULL)
-		return AV_FAIL(e, AV_E_INTERNAL, "internal error");
-	if (!url_ok(url))
-		return AV_FAIL(e, AV_E_COLLATERAL_MISSING,
-		    "collateral: invalid URL");
-	coll_sha256_hex((const uint8_t *)url, strlen(url), hex);
-
+	if (req_key(rq) == -1)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
 	if (!refresh || !c->cfg.online) {
-		hit = cache_read(c, url, hex, &body, &len, &all);
+		hit = cache_read(c, rq, &body, &len, &all);
 		pthread_mutex_lock(&c->mtx);
 		if (hit)
 			c->st.cache_hits++;
@@ -699,15 +760,15 @@ av_collateral_fetch_flags(struct av_collateral *c, const char *url,
 			goto done;
 		if (!c->cfg.online) {
 			av_log(AV_LOG_INFO, "collateral_offline_miss", "url",
-			    url, NULL);
+			    rq->url, NULL);
 			return AV_FAIL(e, AV_E_COLLATERAL_MISSING,
 			    "collateral: not cached and offline");
 		}
 	}
-	if (fetch_shared(c, url, hex, refresh, &body, &len, &all, e) == -1) {
-		if (!refresh || !cache_read(c, url, hex, &body, &len, &all))
+	if (fetch_shared(c, rq, refresh, &body, &len, &all, e) == -1) {
+		if (!refresh || !cache_read(c, rq, &body, &len, &all))
 			goto out;
-		av_log(AV_LOG_WARN, "collateral_refresh_failed", "url", url,
+		av_log(AV_LOG_WARN, "collateral_refresh_failed", "url", rq->url,
 		    "using", "cached copy", NULL);
 	}
  done:
@@ -725,6 +786,43 @@ av_collateral_fetch_flags(struct av_collateral *c, const char *url,
 	return rc;
 }
 
+/* Reset the outputs and check the common arguments. */
+static int
+fetch_args(struct av_collateral *c, const char *url, uint8_t **out,
+    size_t *outlen, json_t **hdrs, struct av_err *e)
+{
+	if (out == NULL || outlen == NULL)
+		return AV_FAIL(e, AV_E_INTERNAL, "internal error");
+	*out = NULL;
+	*outlen = 0;
+	if (hdrs != NULL)
+		*hdrs = NULL;
+	if (c == NULL)
+		return AV_FAIL(e, AV_E_INTERNAL, "internal error");
+	if (!url_ok(url))
+		return AV_FAIL(e, AV_E_COLLATERAL_MISSING,
+		    "collateral: invalid URL");
+	return 0;
+}
+
+/*
+ * GET url through the cache (see collateral.h).  On success *out is
+ * malloc'd (caller frees) and *hdrs, if asked for, a new JSON object.
+ * Returns 0, or -1 with e (AV_E_COLLATERAL_MISSING, AV_E_NOMEM).
+ */
+int
+av_collateral_fetch_flags(struct av_collateral *c, const char *url,
+    const char *const *hdr_names, unsigned flags, uint8_t **out,
+    size_t *outlen, json_t **hdrs, struct av_err *e)
+{
+	struct coll_req	rq = { 0 };
+
+	if (fetch_args(c, url, out, outlen, hdrs, e) == -1)
+		return -1;
+	rq.url = url;
+	return fetch_req(c, &rq, hdr_names, flags, out, outlen, hdrs, e);
+}
+
 /* av_collateral_fetch_flags() without flags.  Returns 0/-1. */
 int
 av_collateral_fetch(struct av_collateral *c, const char *url,
@@ -733,6 +831,30 @@ av_collateral_fetch(struct av_collateral *c, const char *url,
 {
 	return av_collateral_fetch_flags(c, url, hdr_names, 0, out, outlen,
 	    hdrs, e);
+}
+
+/*
+ * POST body to url through the cache (see collateral.h).  Returns 0, or
+ * -1 with e (AV_E_COLLATERAL_MISSING, AV_E_NOMEM, AV_E_INTERNAL).
+ */
+int
+av_collateral_post(struct av_collateral *c, const char *url,
+    const char *content_type, const uint8_t *body, size_t bodylen,
+    const char *const *hdr_names, unsigned flags, uint8_t **out,
+    size_t *outlen, json_t **hdrs, struct av_err *e)
+{
+	struct coll_req	rq = { 0 };
+
+	if (fetch_args(c, url, out, outlen, hdrs, e) == -1)
+		return -1;
+	if (!ctype_ok(content_type) || (body == NULL && bodylen != 0) ||
+	    bodylen > COLL_MAX_POST)
+		return AV_FAIL(e, AV_E_INTERNAL, "internal error");
+	rq.url = url;
+	rq.ctype = content_type;
+	rq.body = body;
+	rq.blen = bodylen;
+	return fetch_req(c, &rq, hdr_names, flags, out, outlen, hdrs, e);
 }
 
 void

@@ -504,7 +504,9 @@ static const char routes_json[] =
     "\"/limited\": {\"status\": 429, \"headers\": {\"Retry-After\": \"30\"}},"
     "\"/unavailable\": {\"status\": 503},"
     "\"/slow\": {\"body\": \"slow body\", \"delay_ms\": 700},"
-    "\"/moved\": {\"status\": 302, \"headers\": {\"Location\": \"/kds/a\"}}"
+    "\"/moved\": {\"status\": 302, \"headers\": {\"Location\": \"/kds/a\"}},"
+    "\"/ocsp\": {\"method\": \"POST\", \"body\": \"OCSP-RESP\","
+    " \"content_type\": \"application/ocsp-response\"}"
     "}}";
 
 static int
@@ -1091,6 +1093,85 @@ test_fetch_min_interval(void **state)
 	free(u3);
 }
 
+/* The last POST body the server saw for target, base64 (malloc'd) or NULL. */
+static char *
+last_post(const char *target)
+{
+	CURL		*h;
+	char		*url, *buf = NULL, *r = NULL;
+	size_t		 len = 0;
+	FILE		*f;
+	json_t		*doc, *v;
+	json_error_t	 jerr;
+
+	assert_non_null(h = curl_easy_init());
+	url = pathf("%s/__stats", S.base);
+	assert_non_null(f = open_memstream(&buf, &len));
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+	assert_int_equal(curl_easy_perform(h), CURLE_OK);
+	fclose(f);
+	curl_easy_cleanup(h);
+	assert_non_null(doc = json_loadb(buf, len, 0, &jerr));
+	v = json_object_get(json_object_get(doc, "last_body_b64"), target);
+	if (json_is_string(v))
+		r = strdup(json_string_value(v));
+	json_decref(doc);
+	free(buf);
+	free(url);
+	return r;
+}
+
+static void
+test_fetch_post(void **state)
+{
+	static const char *const names[] = { "content-type", NULL };
+	struct av_collateral	*c;
+	struct av_err		 e = { 0 };
+	uint8_t			*out;
+	size_t			 n;
+	json_t			*hd;
+	char			*cache, *url, *b64;
+
+	(void)state;
+	NEED_SERVER();
+	cache = avt_tmpdir();
+	url = url_of("/ocsp");
+	c = store(cache, true);
+	assert_int_equal(av_collateral_post(c, url, "application/ocsp-request",
+	    (const uint8_t *)"REQ1", 4, names, 0, &out, &n, &hd, &e), 0);
+	assert_int_equal(n, 9);
+	assert_memory_equal(out, "OCSP-RESP", 9);
+	assert_string_equal(json_string_value(json_object_get(hd,
+	    "content-type")), "application/ocsp-response");
+	json_decref(hd);
+	free(out);
+	b64 = last_post("/ocsp");
+	assert_non_null(b64);
+	assert_string_equal(b64, "UkVRMQ==");	/* "REQ1" */
+	free(b64);
+	/* the same request: cached; another body: asked again */
+	assert_int_equal(av_collateral_post(c, url, "application/ocsp-request",
+	    (const uint8_t *)"REQ1", 4, NULL, 0, &out, &n, NULL, &e), 0);
+	free(out);
+	assert_int_equal(hits("/ocsp"), 1);
+	assert_int_equal(av_collateral_post(c, url, "application/ocsp-request",
+	    (const uint8_t *)"REQ2", 4, NULL, 0, &out, &n, NULL, &e), 0);
+	free(out);
+	assert_int_equal(hits("/ocsp"), 2);
+	/* a GET of the same URL is a different request (and here a 405) */
+	expect_fail(c, url, 0, "collateral: vendor service returned an error");
+	/* no header injection through the type */
+	assert_int_equal(av_collateral_post(c, url, "a\r\nX-Evil: 1",
+	    (const uint8_t *)"R", 1, NULL, 0, &out, &n, NULL, &e), -1);
+	assert_int_equal(e.code, AV_E_INTERNAL);
+	av_collateral_free(c);
+	free(url);
+	avt_rmtree(cache);
+	free(cache);
+}
+
 int
 main(void)
 {
@@ -1111,6 +1192,7 @@ main(void)
 		cmocka_unit_test(test_fetch_headers),
 		cmocka_unit_test(test_fetch_refresh),
 		cmocka_unit_test(test_fetch_min_interval),
+		cmocka_unit_test(test_fetch_post),
 	};
 	int	rc;
 
