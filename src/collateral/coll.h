@@ -32,6 +32,7 @@ struct coll_inflight {
 	struct coll_inflight	*next;
 	char			 key[65];	/* request key (hex SHA-256) */
 	pthread_cond_t		 cv;
+	bool			 refresh;	/* the leader skips the cache */
 	unsigned		 refs;		/* leader + waiters */
 	bool			 done;
 	/* result, set by the leader before done */

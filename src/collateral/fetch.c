@@ -681,7 +681,9 @@ fetch_shared(struct av_collateral *c, const struct coll_req *rq, bool refresh,
 
 	pthread_mutex_lock(&c->mtx);
 	for (f = c->inflight; f != NULL; f = f->next)
-		if (strcmp(f->key, rq->key) == 0)
+		/* a refresh waits only for another refresh: a plain fetch
+		   may be answered from the stale cached copy */
+		if (strcmp(f->key, rq->key) == 0 && (!refresh || f->refresh))
 			break;
 	if (f != NULL) {
 		f->refs++;
@@ -699,6 +701,7 @@ fetch_shared(struct av_collateral *c, const struct coll_req *rq, bool refresh,
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
 	}
 	memcpy(f->key, rq->key, sizeof(f->key));
+	f->refresh = refresh;
 	f->refs = 1;
 	f->next = c->inflight;
 	c->inflight = f;

@@ -883,6 +883,7 @@ test_fetch_429(void **state)
 struct fetch_arg {
 	struct av_collateral	*c;
 	const char		*url;
+	unsigned		 flags;
 	int			 rc;
 	uint8_t			*out;
 	size_t			 n;
@@ -894,8 +895,8 @@ fetch_thread(void *arg)
 	struct fetch_arg	*a = arg;
 	struct av_err		 e = { 0 };
 
-	a->rc = av_collateral_fetch(a->c, a->url, NULL, &a->out, &a->n, NULL,
-	    &e);
+	a->rc = av_collateral_fetch_flags(a->c, a->url, NULL, a->flags,
+	    &a->out, &a->n, NULL, &e);
 	return NULL;
 }
 
@@ -906,14 +907,14 @@ test_fetch_coalesced(void **state)
 	struct av_coll_stats	 st;
 	struct fetch_arg	 a[3];
 	pthread_t		 t[3];
-	char			*url;
+	char			*url, *cache;
 
 	(void)state;
 	NEED_SERVER();
 	c = store(NULL, true);	/* no cache: only coalescing can save a hit */
 	url = url_of("/slow");
 	for (int i = 0; i < 3; i++) {
-		a[i] = (struct fetch_arg){ c, url, -2, NULL, 0 };
+		a[i] = (struct fetch_arg){ c, url, 0, -2, NULL, 0 };
 		assert_int_equal(pthread_create(&t[i], NULL, fetch_thread,
 		    &a[i]), 0);
 	}
@@ -929,6 +930,27 @@ test_fetch_coalesced(void **state)
 	assert_int_equal(st.requests, 1);
 	assert_int_equal(st.coalesced, 2);
 	av_collateral_free(c);
+
+	/* concurrent refreshes share one request too */
+	cache = avt_tmpdir();
+	c = store(cache, true);
+	expect_body(c, url, "slow body");
+	assert_int_equal(hits("/slow"), 2);
+	for (int i = 0; i < 2; i++) {
+		a[i] = (struct fetch_arg){ c, url, AV_FETCH_REFRESH, -2, NULL,
+		    0 };
+		assert_int_equal(pthread_create(&t[i], NULL, fetch_thread,
+		    &a[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(a[i].rc, 0);
+		free(a[i].out);
+	}
+	assert_int_equal(hits("/slow"), 3);
+	av_collateral_free(c);
+	avt_rmtree(cache);
+	free(cache);
 	free(url);
 }
 
