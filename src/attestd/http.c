@@ -253,10 +253,21 @@ request_begin(struct avd_req *rq)
 		errno = 0;
 		n = strtoull(cl, &end, 10);
 		if (errno == 0 && end != cl && *end == '\0' &&
-		    n > rq->cfg->opts->max_body)
-			return avd_reply_error(rq,
-			    MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
-			    "request body exceeds the configured limit");
+		    n > rq->cfg->opts->max_body) {
+			/*
+			 * Answer now if the client waits for "100 Continue"
+			 * or the body is huge; otherwise read and drop it
+			 * (up to one more cap) so the client, which is still
+			 * sending, gets to read the 413.
+			 */
+			if (avd_header(rq, "Expect") != NULL ||
+			    n / 2 > rq->cfg->opts->max_body)
+				return avd_reply_error(rq,
+				    MHD_HTTP_CONTENT_TOO_LARGE,
+				    "body_too_large",
+				    "request body exceeds the configured limit");
+			rq->too_large = true;
+		}
 	}
 	if (r->fn == avd_h_attest && !avd_attest_ctype_ok(rq->ctype))
 		return avd_reply_error(rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
@@ -274,10 +285,10 @@ body_append(struct avd_req *rq, const char *p, size_t n)
 	char	*nb;
 
 	if (rq->too_large || n > max - rq->len) {
-		/* Discard up to one more cap's worth, then hang up. */
+		/* Read and drop up to twice the cap in all, then hang up. */
 		rq->too_large = true;
 		rq->discarded += n;
-		return rq->discarded <= max;
+		return rq->len + rq->discarded <= 2 * max;
 	}
 	if (rq->len + n + 1 > rq->cap) {
 		ncap = rq->cap ? rq->cap : 16384;
