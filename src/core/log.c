@@ -25,15 +25,16 @@ static void
 emit(enum av_log_level lvl, json_t *o)
 {
 	struct timespec	 ts;
-	char		 tbuf[40];
+	char		 tbuf[64];
 	struct tm	 tm;
+	size_t		 n;
 	char		*line;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	n = strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(tbuf + n, sizeof(tbuf) - n, ".%03dZ",
+	    (int)(ts.tv_nsec / 1000000) % 1000);
 	json_object_set_new(o, "ts", json_string(tbuf));
 	json_object_set_new(o, "level", json_string(lvl_names[lvl]));
 	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
