@@ -229,8 +229,8 @@ snp_report_parse(const uint8_t *p, size_t n, struct snp_report *out,
 bool
 snp_hcl_detect(const uint8_t *p, size_t n)
 {
-	return p != NULL && n >= SNP_HCL_VAR_OFF &&
-	    memcmp(p, SNP_HCL_MAGIC, 4) == 0;
+	/* A report starts with its version (2..5), never with "HCLA". */
+	return p != NULL && n >= 4 && memcmp(p, SNP_HCL_MAGIC, 4) == 0;
 }
 
 /*
@@ -1358,6 +1358,9 @@ snp_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	    d->signer != SNP_SIGNING_KEY_VLEK)
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "sev-snp: reserved SIGNING_KEY in SIGNER_INFO");
+	if (rep->sig_high_nonzero)
+		return AV_FAIL(e, AV_E_SIGNATURE, "sev-snp: signature R or S "
+		    "has non-zero bytes above the P-384 size");
 	if (ctx->trust == NULL)
 		return AV_FAIL(e, AV_E_UNTRUSTED_ROOT,
 		    "sev-snp: no trust anchors configured");
@@ -1435,6 +1438,17 @@ snp_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 			sk_X509_pop_free(kds_chain, X509_free);
 			kds_chain = NULL;
 		}
+	}
+
+	if (pool_issuer(pool, leaf) == NULL) {
+		if (sk_X509_num(d->cas) > 0)
+			AV_FAIL(e, AV_E_CHAIN, "sev-snp: the ASK/ASVK given did "
+			    "not issue the VCEK/VLEK");
+		else
+			AV_FAIL(e, AV_E_COLLATERAL_MISSING, "sev-snp: no ASK/ASVK "
+			    "for the VCEK/VLEK (not in the request, the "
+			    "collateral store or AMD KDS)");
+		goto out;
 	}
 
 	/* Chain to a pinned ARK (or an operator anchor) at ctx->now. */
@@ -1560,8 +1574,7 @@ tcb_json(uint64_t raw, enum snp_product p)
 static json_t *
 guest_policy_json(uint64_t p)
 {
-	return json_pack("{s:o s:i s:i s:b s:b s:b s:b s:b s:b s:b s:b s:b "
-	    "s:b}",
+	return json_pack("{s:o s:i s:i s:b s:b s:b s:b s:b s:b s:b s:b s:b}",
 	    "raw", u64_hex(p),
 	    "abi_major", (int)SNP_POL_ABI_MAJOR(p),
 	    "abi_minor", (int)SNP_POL_ABI_MINOR(p),
@@ -1747,6 +1760,16 @@ snp_policy_free(void *policy)
 	free(p);
 }
 
+/* path + "." + key into buf, truncated when too long. */
+static void
+subpath(char *buf, size_t len, const char *path, const char *key)
+{
+	int n = snprintf(buf, len, "%s.%s", path, key);
+
+	if (n < 0 || (size_t)n >= len)
+		buf[len - 1] = '\0';
+}
+
 /* "a.b" or "a.b.c" of numbers 0..255 into v[0..n). */
 static int
 parse_dotted(const json_t *j, const char *path, uint8_t *v, size_t n,
@@ -1795,7 +1818,7 @@ compile_min_tcb_one(const json_t *o, const char *path, struct snp_min_tcb *m,
 		for (int c = 0; c < TCB_N; c++) {
 			if (strcmp(k, tcb_names[c]) != 0)
 				continue;
-			snprintf(sub, sizeof(sub), "%s.%s", path, k);
+			subpath(sub, sizeof(sub), path, k);
 			if (av_pol_uint(v, sub, 255, &x, perr) != 0)
 				return -1;
 			m->has[c] = true;
@@ -1830,7 +1853,7 @@ compile_tcb_rule(const json_t *o, const char *path, struct snp_tcb_rule *r,
 	json_object_foreach((json_t *)o, k, v) {
 		enum snp_product p = snp_product_from_name(k, strlen(k));
 
-		snprintf(sub, sizeof(sub), "%s.%s", path, k);
+		subpath(sub, sizeof(sub), path, k);
 		if (compile_min_tcb_one(v, sub, &r->per[p], perr) != 0)
 			return -1;
 		r->per_set[p] = true;
@@ -1860,7 +1883,7 @@ tri_bool(const json_t *o, const char *key, const char *path, int *out,
 	*out = -1;
 	if (v == NULL)
 		return 0;
-	snprintf(sub, sizeof(sub), "%s.%s", path, key);
+	subpath(sub, sizeof(sub), path, key);
 	if (av_pol_bool(v, sub, &b, perr) != 0)
 		return -1;
 	*out = b;
@@ -1878,7 +1901,7 @@ req_bit(const json_t *o, const char *key, const char *path, uint64_t bit,
 
 	if (v == NULL)
 		return 0;
-	snprintf(sub, sizeof(sub), "%s.%s", path, key);
+	subpath(sub, sizeof(sub), path, key);
 	if (av_pol_bool(v, sub, &b, perr) != 0)
 		return -1;
 	if (b)
@@ -1913,7 +1936,7 @@ compile_guest_policy(const json_t *o, const char *path, struct snp_policy *p,
 		return -1;
 	p->allow_debug = dbg == 1;
 	if ((v = json_object_get(o, "min_abi")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.min_abi", path);
+		subpath(sub, sizeof(sub), path, "min_abi");
 		if (parse_dotted(v, sub, abi, 2, perr) != 0)
 			return -1;
 		p->has_min_abi = true;
@@ -2027,45 +2050,45 @@ snp_policy_compile(const json_t *sec, const char *path, void **out,
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		if ((v = json_object_get(sec, lists[i].key)) == NULL)
 			continue;
-		snprintf(sub, sizeof(sub), "%s.%s", path, lists[i].key);
+		subpath(sub, sizeof(sub), path, lists[i].key);
 		if (av_pol_hexlist(v, sub, lists[i].len,
 		    (struct av_hexlist *)((char *)p + lists[i].off), perr) != 0)
 			goto bad;
 	}
 	if ((v = json_object_get(sec, "min_guest_svn")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.min_guest_svn", path);
+		subpath(sub, sizeof(sub), path, "min_guest_svn");
 		if (av_pol_uint(v, sub, UINT32_MAX, &x, perr) != 0)
 			goto bad;
 		p->has_min_guest_svn = true;
 		p->min_guest_svn = (uint32_t)x;
 	}
 	if ((v = json_object_get(sec, "min_report_version")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.min_report_version", path);
+		subpath(sub, sizeof(sub), path, "min_report_version");
 		if (av_pol_uint(v, sub, SNP_VERSION_MAX, &x, perr) != 0)
 			goto bad;
 		p->has_min_version = true;
 		p->min_report_version = (uint32_t)x;
 	}
 	if ((v = json_object_get(sec, "min_firmware")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.min_firmware", path);
+		subpath(sub, sizeof(sub), path, "min_firmware");
 		if (parse_dotted(v, sub, p->min_fw, 3, perr) != 0)
 			goto bad;
 		p->has_min_fw = true;
 	}
 	if ((v = json_object_get(sec, "guest_policy")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.guest_policy", path);
+		subpath(sub, sizeof(sub), path, "guest_policy");
 		if (compile_guest_policy(v, sub, p, perr) != 0)
 			goto bad;
 	}
 	if ((v = json_object_get(sec, "platform_info")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.platform_info", path);
+		subpath(sub, sizeof(sub), path, "platform_info");
 		if (compile_platform_info(v, sub, p, perr) != 0)
 			goto bad;
 	}
 	if ((v = json_object_get(sec, "vmpl")) != NULL) {
 		size_t n = json_is_array(v) ? json_array_size(v) : 1;
 
-		snprintf(sub, sizeof(sub), "%s.vmpl", path);
+		subpath(sub, sizeof(sub), path, "vmpl");
 		if (n == 0) {
 			av_policy_errf(perr, sub,
 			    "empty list: no VMPL would be allowed");
@@ -2100,24 +2123,24 @@ snp_policy_compile(const json_t *sec, const char *path, void **out,
 		for (size_t i = 0; i < sizeof(tcbs) / sizeof(tcbs[0]); i++) {
 			if ((v = json_object_get(sec, tcbs[i].key)) == NULL)
 				continue;
-			snprintf(sub, sizeof(sub), "%s.%s", path, tcbs[i].key);
+			subpath(sub, sizeof(sub), path, tcbs[i].key);
 			if (compile_tcb_rule(v, sub, (struct snp_tcb_rule *)
 			    ((char *)p + tcbs[i].off), perr) != 0)
 				goto bad;
 		}
 	}
 	if ((v = json_object_get(sec, "products")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.products", path);
+		subpath(sub, sizeof(sub), path, "products");
 		if (compile_names(v, sub, prods, &p->products, perr) != 0)
 			goto bad;
 	}
 	if ((v = json_object_get(sec, "signers")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.signers", path);
+		subpath(sub, sizeof(sub), path, "signers");
 		if (compile_names(v, sub, signers, &p->signers, perr) != 0)
 			goto bad;
 	}
 	if ((v = json_object_get(sec, "report_data")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.report_data", path);
+		subpath(sub, sizeof(sub), path, "report_data");
 		if (json_is_string(v) && strcmp(json_string_value(v),
 		    "sha512(nonce||runtime_data)") == 0)
 			p->bind = SNP_BIND_SHA512;
@@ -2131,7 +2154,7 @@ snp_policy_compile(const json_t *sec, const char *path, void **out,
 		}
 	}
 	if ((v = json_object_get(sec, "crl")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.crl", path);
+		subpath(sub, sizeof(sub), path, "crl");
 		if (json_is_string(v) &&
 		    strcmp(json_string_value(v), "required") == 0)
 			p->crl = SNP_CRL_REQUIRED;
