@@ -1,14 +1,20 @@
 /*
  * attestd - admin routes, behind bearer tokens (--admin-tokens):
- * POST /v1/admin/reload, GET /v1/policies, GET /v1/policies/{id}.
+ * POST /v1/admin/reload, POST /v1/admin/rotate-key, GET /v1/policies,
+ * GET /v1/policies/{id}.
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "av/log.h"
 #include "av/policy.h"
+#include "av/verdict.h"
 
 #include "attestd.h"
 
@@ -101,4 +107,62 @@ avd_h_policies(struct avd_req *rq)
 		    "unknown_policy", "no policy with this id");
 	return avd_reply_json(rq, MHD_HTTP_OK, json_pack("{sOsssI}", "policy",
 	    p->source, "ref", p->ref, "version", (json_int_t)p->version));
+}
+
+/*
+ * POST /v1/admin/rotate-key: generate a new verdict key in place of the
+ * generated one (written aside, then renamed over it) and reload; the
+ * old public key stays in the JWKS for key_grace_s.  An operator key
+ * (--key) is not touched: 409.
+ */
+int
+avd_h_rotate_key(struct avd_req *rq)
+{
+	static pthread_mutex_t	 rot_mtx = PTHREAD_MUTEX_INITIALIZER;
+	const struct avd_opts	*o = rq->cfg->opts;
+	struct av_signer	*s;
+	struct av_err		 e;
+	enum av_sig_alg		 alg;
+	struct avd_cfg		*c;
+	char			 tmp[4096], old_kid[sizeof(s->kid)];
+	json_t			*out;
+	int			 ret;
+
+	if (require_admin(rq, NULL, &ret) == -1)
+		return ret;
+	if (o->key != NULL)
+		return avd_reply_error(rq, MHD_HTTP_CONFLICT,
+		    "key_managed_externally", "the verdict key is an operator "
+		    "file (--key): replace it and reload");
+	if (av_sig_alg_parse(o->key_alg, &alg) == -1)
+		return avd_reply_error(rq, 500, "internal_error",
+		    "bad key algorithm");
+	av_err_clear(&e);
+	pthread_mutex_lock(&rot_mtx);
+	snprintf(old_kid, sizeof(old_kid), "%s", rq->cfg->signer->kid);
+	snprintf(tmp, sizeof(tmp), "%s.new", rq->cfg->key_file);
+	(void)unlink(tmp);
+	if ((s = av_signer_load(tmp, alg, true, &e)) == NULL ||
+	    rename(tmp, rq->cfg->key_file) == -1) {
+		av_signer_free(s);
+		(void)unlink(tmp);
+		pthread_mutex_unlock(&rot_mtx);
+		av_log_err(AV_LOG_ERROR, "rotate_key_failed", &e);
+		return avd_reply_error(rq, 500, "internal_error",
+		    "cannot write a new verdict key");
+	}
+	av_signer_free(s);
+	ret = avd_reload(o, "rotate_key");
+	pthread_mutex_unlock(&rot_mtx);
+	if (ret == -1)
+		return avd_reply_error(rq, 422, "config_invalid",
+		    "a new key was written but the reload failed; the previous "
+		    "configuration stays in force; see the daemon log");
+	c = avd_cfg_acquire();
+	out = json_pack("{sssssssss{sI}}", "status", "rotated", "kid",
+	    c->signer->kid, "retired_kid", old_kid, "alg",
+	    av_sig_alg_str(c->signer->alg), "retired", "grace_s",
+	    (json_int_t)o->key_grace_s);
+	avd_cfg_release(c);
+	return avd_reply_json(rq, MHD_HTTP_OK, out);
 }

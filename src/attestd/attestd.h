@@ -246,6 +246,7 @@ int	avd_h_healthz(struct avd_req *);
 int	avd_h_readyz(struct avd_req *);
 int	avd_h_metrics(struct avd_req *);
 int	avd_h_reload(struct avd_req *);
+int	avd_h_rotate_key(struct avd_req *);
 int	avd_h_policies(struct avd_req *);
 
 /* The options in force (set once by main before the server starts). */

@@ -51,6 +51,8 @@ static const struct route routes[] = {
 	{ "GET",  "/readyz",			false, "readyz", avd_h_readyz },
 	{ "GET",  "/metrics",			false, "metrics", avd_h_metrics },
 	{ "POST", "/v1/admin/reload",		false, "reload", avd_h_reload },
+	{ "POST", "/v1/admin/rotate-key",	false, "rotate_key",
+	  avd_h_rotate_key },
 	{ "GET",  "/v1/policies",		false, "policies",
 	  avd_h_policies },
 	{ "GET",  "/v1/policies/",		true,  "policies",
