@@ -25,16 +25,28 @@ av_result_free(struct av_result *res)
 	free(res);
 }
 
-/* Default submod name: "gpu<N>" for GPUs, "cpu", "cpu1", ... otherwise. */
+/* Is name already used by an earlier submod of res? */
+static bool
+name_used(const struct av_result *res, const char *name)
+{
+	for (size_t i = 0; i < res->nsubmods; i++)
+		if (strcmp(res->submods[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Default submod name: "gpu<N>" for GPUs, "cpu", "cpu1", ... otherwise;
+ * never one the request names explicitly or an earlier submod took.
+ */
 static void
-default_name(const struct av_request *req, size_t idx,
+default_name(const struct av_request *req, const struct av_result *res,
     const struct av_backend *b, char *buf, size_t len)
 {
-	bool		 gpu = (b != NULL && strcmp(b->name, "nvidia-gpu") == 0);
-	unsigned	 n = 0;
+	bool gpu = (b != NULL && strcmp(b->name, "nvidia-gpu") == 0);
 
-	for (;;) {
-		bool taken = false;
+	for (unsigned n = 0;; n++) {
+		bool taken;
 
 		if (gpu)
 			snprintf(buf, len, "gpu%u", n);
@@ -42,14 +54,13 @@ default_name(const struct av_request *req, size_t idx,
 			snprintf(buf, len, "cpu");
 		else
 			snprintf(buf, len, "cpu%u", n);
+		taken = name_used(res, buf);
 		for (size_t j = 0; j < req->nitems; j++)
 			if (req->items[j].name != NULL &&
 			    strcmp(req->items[j].name, buf) == 0)
 				taken = true;
-		(void)idx;
 		if (!taken)
 			return;
-		n++;
 	}
 }
 
@@ -64,16 +75,6 @@ pick_backend(const struct av_item *it, struct av_err *e)
 	if ((b = av_backend_find(it->type)) == NULL)
 		AV_FAIL(e, AV_E_UNKNOWN_TYPE, "unknown evidence type");
 	return b;
-}
-
-/* Is name already used by an earlier submod of res? */
-static bool
-name_used(const struct av_result *res, const char *name)
-{
-	for (size_t i = 0; i < res->nsubmods; i++)
-		if (strcmp(res->submods[i].name, name) == 0)
-			return true;
-	return false;
 }
 
 static void
@@ -166,9 +167,7 @@ av_verify_request(const struct av_env *env, const struct av_request *req,
 		if (it->name != NULL)
 			snprintf(name, sizeof(name), "%s", it->name);
 		else
-			default_name(req, i, b, name, sizeof(name));
-		while (name_used(res, name)) /* defaults never collide */
-			strncat(name, "_", sizeof(name) - strlen(name) - 1);
+			default_name(req, res, b, name, sizeof(name));
 		if (av_submod_init(sm, name) != 0)
 			goto nomem;
 		res->nsubmods++;
