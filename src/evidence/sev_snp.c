@@ -429,22 +429,26 @@ add_certs(struct snp_ev *d, const uint8_t *p, size_t n,
 		    "sev-snp: certificate companion does not parse");
 		goto out;
 	}
-	if ((kind == SNP_CERT_VCEK || kind == SNP_CERT_VLEK) &&
-	    sk_X509_num(sk) != 1) {
-		AV_FAIL(e, AV_E_MALFORMED,
-		    "sev-snp: vcek/vlek must hold one certificate");
-		goto out;
+	/*
+	 * vcek/vlek: one leaf, possibly followed by its chain (as Azure
+	 * and some tools store it).
+	 */
+	if (kind == SNP_CERT_VCEK || kind == SNP_CERT_VLEK) {
+		int leaves = 0;
+
+		for (int i = 0; i < sk_X509_num(sk); i++)
+			leaves += !snp_cert_is_ca(sk_X509_value(sk, i));
+		if (leaves == 0) {
+			AV_FAIL(e, AV_E_MALFORMED, "sev-snp: vcek/vlek is a CA "
+			    "certificate, not a VCEK/VLEK");
+			goto out;
+		}
 	}
 	for (int i = 0; i < sk_X509_num(sk); i++) {
 		X509			*x = sk_X509_value(sk, i);
 		enum snp_cert_kind	 k = kind;
 
 		if (snp_cert_is_ca(x)) {
-			if (kind == SNP_CERT_VCEK || kind == SNP_CERT_VLEK) {
-				AV_FAIL(e, AV_E_MALFORMED,
-				    "sev-snp: vcek/vlek is a CA certificate");
-				goto out;
-			}
 			if (add_ca(d, x, e) != 0)
 				goto out;
 			continue;
@@ -1394,8 +1398,9 @@ snp_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 		    "collateral store or AMD KDS)");
 	}
 	lk = d->leaf_source[0] == 'r' ? d->leaf_kind : SNP_CERT_OTHER;
-	if (snp_leaf_ext_parse(leaf, &d->ext, e) != 0)
-		goto out;
+	/* A first look for the product only; judged after the chain. */
+	if (snp_leaf_ext_parse(leaf, &d->ext, &ce) != 0)
+		memset(&d->ext, 0, sizeof(d->ext));
 
 	/* Product: CPUID, else the certificate's productName or issuer. */
 	prod = cpu;
@@ -1471,6 +1476,9 @@ snp_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 		}
 	}
 	d->product = prod;
+	/* The AMD extensions of a certificate AMD signed. */
+	if (snp_leaf_ext_parse(leaf, &d->ext, e) != 0)
+		goto out;
 
 	/* Revocation: AMD's CRL (signed by the ARK) when there is one. */
 	gather_crls(d, ctx, pool, prod, vlek, crls, &kds_crl);

@@ -222,13 +222,22 @@ snp_leaf_ext_parse(X509 *x, struct snp_leaf_ext *out, struct av_err *e)
 				break;
 			}
 		} else if (rest == 1 && od[0] == 4) {
-			int hl = ASN1_STRING_length(os);
+			const unsigned char	*hp = ASN1_STRING_get0_data(os);
+			int			 hl = ASN1_STRING_length(os);
 
+			/*
+			 * Raw bytes (AMD's VCEKs), or wrapped in a DER OCTET
+			 * STRING (some issuers): 04 40 <64> or 04 08 <8>.
+			 */
+			if ((hl == 66 || hl == 10) && hp[0] == 0x04 &&
+			    hp[1] == hl - 2) {
+				hp += 2;
+				hl -= 2;
+			}
 			if (hl <= 0 || (size_t)hl > sizeof(out->hwid))
 				rc = -1;
 			else {
-				memcpy(out->hwid, ASN1_STRING_get0_data(os),
-				    (size_t)hl);
+				memcpy(out->hwid, hp, (size_t)hl);
 				out->hwid_len = (size_t)hl;
 			}
 		} else if (rest == 1 && od[0] == 5) {

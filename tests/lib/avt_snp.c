@@ -216,6 +216,9 @@ avt_snp_leaf_new(const struct avt_snp_pki *k,
 	if (sp->csp_id != NULL &&
 	    add_ia5_ext(x, "1.3.6.1.4.1.3704.1.5", sp->csp_id) != 0)
 		goto out;
+	if (sp->extra_oid != NULL && add_raw_ext(x, sp->extra_oid,
+	    sp->extra_der, sp->extra_len) != 0)
+		goto out;
 	/* RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48: like AMD's ASK. */
 	if ((mctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestSignInit(mctx, &pctx, EVP_sha384(), NULL, ikey) != 1 ||

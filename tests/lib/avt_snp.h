@@ -53,6 +53,10 @@ struct avt_snp_leaf_spec {
 	const char		*csp_id;	/* VLEK csp_id; NULL: none */
 	int64_t			 not_before, not_after;
 	bool			 serial_zero;	/* like AMD's VCEKs */
+	/* one more extension, value as given (hostile-input tests) */
+	const char		*extra_oid;
+	const uint8_t		*extra_der;
+	size_t			 extra_len;
 };
 
 /*

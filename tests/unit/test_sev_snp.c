@@ -766,29 +766,21 @@ test_leaf_ext(void **state)
 	}
 }
 
-/* A leaf whose blSPL extension holds an INTEGER of 300. */
+/* A leaf (signed by the Milan ASK) whose blSPL holds an INTEGER of 300. */
 static X509 *
 leaf_bad_spl(void)
 {
-	struct spec	 s;
-	X509		*x;
-	ASN1_OBJECT	*obj;
-	ASN1_OCTET_STRING *os;
-	X509_EXTENSION	*ex;
-	static const uint8_t der[] = { 0x02, 0x02, 0x01, 0x2c };
+	static const uint8_t	 der[] = { 0x02, 0x02, 0x01, 0x2c };
+	struct spec		 s;
+	X509			*x;
 
 	spec_init(&s, 1, 3, false);
 	s.l.no_tcb = true;
+	s.l.extra_oid = "1.3.6.1.4.1.3704.1.3.1";
+	s.l.extra_der = der;
+	s.l.extra_len = sizeof(der);
 	x = avt_snp_leaf_new(F->pki[1], &s.l, F->vkey);
 	assert_non_null(x);
-	obj = OBJ_txt2obj("1.3.6.1.4.1.3704.1.3.1", 1);
-	os = ASN1_OCTET_STRING_new();
-	assert_int_equal(ASN1_OCTET_STRING_set(os, der, sizeof(der)), 1);
-	ex = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
-	assert_int_equal(X509_add_ext(x, ex, -1), 1);
-	X509_EXTENSION_free(ex);
-	ASN1_OCTET_STRING_free(os);
-	ASN1_OBJECT_free(obj);
 	return x;
 }
 
@@ -1409,11 +1401,11 @@ test_collateral_invalid(void **state)
 	spec_init(&s, 1, 3, false);
 	build(&s, &ev);
 	X509_free(ev.leaf);
-	ev.leaf = leaf_bad_spl();	/* re-signed is not needed: parse */
+	ev.leaf = leaf_bad_spl();
 	s.form = FORM_DER;
 	it = item_for(&s, &ev);
 	r = run_item(it, NULL);
-	/* the extension is read before the chain, so it is the reason */
+	/* AMD signed it, its extension is broken: invalid collateral */
 	assert_failed(r, "collateral_invalid");
 	av_result_free(r);
 	X509_free(ev.leaf);
