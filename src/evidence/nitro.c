@@ -579,12 +579,13 @@ check_freshness(const struct nitro_doc *d, const struct av_ctx *ctx,
 		    "the policy requires a nonce and the request has none");
 	if (ctx->max_age_s < 0)
 		return;
+	/* ts >= 0: neither difference below can overflow */
 	if (ctx->now > ts && ctx->now - ts > ctx->max_age_s)
 		av_submod_reason(sm, AV_E_TOO_OLD, AV_STATUS_CONTRAINDICATED,
 		    "timestamp", json_integer(ctx->max_age_s),
 		    json_integer(ctx->now - ts),
 		    "aws-nitro: document older than the policy's max_age_s");
-	else if (ts > ctx->now && ts - ctx->now > NITRO_FUTURE_SLACK_S)
+	else if (ts - NITRO_FUTURE_SLACK_S > ctx->now)
 		av_submod_reason(sm, AV_E_FROM_FUTURE,
 		    AV_STATUS_CONTRAINDICATED, "timestamp",
 		    NULL, json_integer((json_int_t)d->timestamp_ms),
