@@ -483,6 +483,63 @@ missing_severity(const struct tdx_policy *pol, bool have_policy)
 	    AV_STATUS_CONTRAINDICATED : AV_STATUS_WARNING;
 }
 
+/* What a collateral item amounts to at the verification time. */
+enum tdx_cstate {
+	TDX_C_ABSENT = 0,
+	TDX_C_CURRENT,		/* within issueDate/thisUpdate .. nextUpdate */
+	TDX_C_GRACE,		/* expired, within the policy's grace */
+	TDX_C_STALE,		/* expired beyond grace */
+	TDX_C_INVALID,		/* does not verify or does not apply */
+	TDX_C__NOMEM,		/* internal: allocation failed */
+};
+
+static const char *
+cstate_str(enum tdx_cstate s)
+{
+	switch (s) {
+	case TDX_C_CURRENT:
+		return "current";
+	case TDX_C_GRACE:
+		return "expired (within grace)";
+	case TDX_C_STALE:
+		return "expired";
+	case TDX_C_INVALID:
+		return "invalid";
+	case TDX_C_ABSENT:
+	case TDX_C__NOMEM:
+	default:
+		return "missing";
+	}
+}
+
+/* Names and messages per collateral item (client-safe literals). */
+enum tdx_item { TDX_I_TCB_INFO, TDX_I_QE_IDENTITY, TDX_I_PCK_CRL,
+    TDX_I_ROOT_CRL, TDX_I__COUNT };
+
+static const struct {
+	const char	*claim;
+	const char	*missing;
+	const char	*expired;
+	const char	*early;
+} tdx_items[TDX_I__COUNT] = {
+	[TDX_I_TCB_INFO] = { "collateral.tcb_info",
+	    "tdx: no TCB info for this platform (FMSPC): TCB not evaluated",
+	    "tdx: TCB info past its nextUpdate",
+	    "tdx: TCB info issued after the verification time" },
+	[TDX_I_QE_IDENTITY] = { "collateral.qe_identity",
+	    "tdx: no TD QE identity: quoting enclave not checked",
+	    "tdx: QE identity past its nextUpdate",
+	    "tdx: QE identity issued after the verification time" },
+	[TDX_I_PCK_CRL] = { "collateral.pck_crl",
+	    "tdx: no PCK CRL: PCK certificate revocation not checked",
+	    "tdx: PCK CRL past its nextUpdate",
+	    "tdx: PCK CRL issued after the verification time" },
+	[TDX_I_ROOT_CRL] = { "collateral.root_ca_crl",
+	    "tdx: no Intel SGX Root CA CRL: CA revocation not checked",
+	    "tdx: Intel SGX Root CA CRL past its nextUpdate",
+	    "tdx: Intel SGX Root CA CRL issued after the verification time" },
+};
+
 /* The collateral one verification works with. */
 struct tdx_coll {
 	struct dcap_tcb_info	*ti;
@@ -727,109 +784,140 @@ comp_crl(const char *s)
 	return av_pcs_crl_decode((const uint8_t *)s, strlen(s));
 }
 
+/* Record that a collateral document did not parse. */
+static void
+bad_doc(struct av_submod *sm, enum tdx_item it, const struct av_err *ce,
+    enum tdx_cstate st[TDX_I__COUNT])
+{
+	av_submod_reason(sm, ce->code, AV_STATUS_CONTRAINDICATED,
+	    tdx_items[it].claim, NULL, NULL, ce->reason);
+	st[it] = TDX_C_INVALID;
+}
+
 /*
  * Gather collateral: request companions, then the store, then Intel PCS
- * (through the collateral cache; offline means cache only).  A companion
- * that does not parse is an error (collateral_invalid); what cannot be
- * found stays NULL.
+ * (through the collateral cache; offline means cache only).  A document
+ * that does not parse is recorded (collateral_invalid) and not looked for
+ * elsewhere; what cannot be found stays NULL.  Returns 0, or -1 with e on
+ * allocation failure.
  */
 static int
 gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
-    struct tdx_coll *c, struct av_err *e)
+    struct tdx_coll *c, enum tdx_cstate st[TDX_I__COUNT],
+    struct av_submod *sm, struct av_err *e)
 {
 	struct tdx_companions	*k = &q->comp;
 	struct av_pcs_doc	 d;
-	struct av_err		 fe = { 0 };
+	struct av_err		 fe = { 0 }, pe = { 0 };
 	const char		*ca;
 
 	memset(c, 0, sizeof(*c));
 	/* 1. the request */
 	if (k->tcb_info != NULL) {
 		if (dcap_tcb_info_parse((const uint8_t *)k->tcb_info,
-		    strlen(k->tcb_info), k->tcb_info_sig, &c->ti, e) != 0)
-			return -1;
-		c->ti_src = "request";
-		c->ti_chain = pem_chain(k->tcb_info_chain);
+		    strlen(k->tcb_info), k->tcb_info_sig, &c->ti, &pe) != 0)
+			bad_doc(sm, TDX_I_TCB_INFO, &pe, st);
+		else {
+			c->ti_src = "request";
+			c->ti_chain = pem_chain(k->tcb_info_chain);
+		}
 	}
 	if (k->qe_identity != NULL) {
 		if (dcap_qe_identity_parse((const uint8_t *)k->qe_identity,
-		    strlen(k->qe_identity), k->qe_identity_sig, &c->qi, e) != 0)
-			return -1;
-		c->qi_src = "request";
-		c->qi_chain = pem_chain(k->qe_identity_chain);
+		    strlen(k->qe_identity), k->qe_identity_sig, &c->qi,
+		    &pe) != 0)
+			bad_doc(sm, TDX_I_QE_IDENTITY, &pe, st);
+		else {
+			c->qi_src = "request";
+			c->qi_chain = pem_chain(k->qe_identity_chain);
+		}
 	}
 	if (k->pck_crl != NULL) {
-		if ((c->pck_crl = comp_crl(k->pck_crl)) == NULL)
-			return AV_FAIL(e, AV_E_COLLATERAL_INVALID,
+		if ((c->pck_crl = comp_crl(k->pck_crl)) == NULL) {
+			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID,
 			    "tdx: collateral.pck_crl is not a CRL");
-		c->pck_crl_src = "request";
+			bad_doc(sm, TDX_I_PCK_CRL, &pe, st);
+		} else
+			c->pck_crl_src = "request";
 	}
 	if (k->root_ca_crl != NULL) {
-		if ((c->root_crl = comp_crl(k->root_ca_crl)) == NULL)
-			return AV_FAIL(e, AV_E_COLLATERAL_INVALID,
+		if ((c->root_crl = comp_crl(k->root_ca_crl)) == NULL) {
+			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID,
 			    "tdx: collateral.root_ca_crl is not a CRL");
-		c->root_crl_src = "request";
+			bad_doc(sm, TDX_I_ROOT_CRL, &pe, st);
+		} else
+			c->root_crl_src = "request";
 	}
 	if (ctx->coll == NULL)
 		return 0;
 
 	/* 2. the store */
 	c->store_certs = av_collateral_certs(ctx->coll);
-	if (c->ti == NULL && store_tcb_info(ctx->coll, q->pck_ext.fmspc,
-	    ctx->now, c, e) != 0)
-		return -1;
-	if (c->qi == NULL && store_qe_identity(ctx->coll, ctx->now, c, e) != 0)
-		return -1;
-	if (c->pck_crl == NULL && (c->pck_crl = store_crl(ctx->coll,
-	    X509_get_issuer_name(q->pck), ctx->now)) != NULL)
+	if (c->ti == NULL && st[TDX_I_TCB_INFO] == TDX_C_ABSENT &&
+	    store_tcb_info(ctx->coll, q->pck_ext.fmspc, ctx->now, c,
+	    &pe) != 0) {
+		if (pe.code == AV_E_NOMEM)
+			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+		bad_doc(sm, TDX_I_TCB_INFO, &pe, st);
+	}
+	if (c->qi == NULL && st[TDX_I_QE_IDENTITY] == TDX_C_ABSENT &&
+	    store_qe_identity(ctx->coll, ctx->now, c, &pe) != 0) {
+		if (pe.code == AV_E_NOMEM)
+			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+		bad_doc(sm, TDX_I_QE_IDENTITY, &pe, st);
+	}
+	if (c->pck_crl == NULL && st[TDX_I_PCK_CRL] == TDX_C_ABSENT &&
+	    (c->pck_crl = store_crl(ctx->coll, X509_get_issuer_name(q->pck),
+	    ctx->now)) != NULL)
 		c->pck_crl_src = "store";
-	if (c->root_crl == NULL && root != NULL && (c->root_crl =
-	    store_crl(ctx->coll, X509_get_subject_name(root), ctx->now)) != NULL)
+	if (c->root_crl == NULL && st[TDX_I_ROOT_CRL] == TDX_C_ABSENT &&
+	    root != NULL && (c->root_crl = store_crl(ctx->coll,
+	    X509_get_subject_name(root), ctx->now)) != NULL)
 		c->root_crl_src = "store";
 
 	/* 3. Intel PCS / PCCS (or its cached copies) */
-	if (c->ti == NULL && av_pcs_tcb_info(ctx->coll, "tdx",
-	    q->pck_ext.fmspc, ctx->now, &d, &fe) == 0) {
-		int rc = dcap_tcb_info_parse(d.body, d.len, NULL, &c->ti, e);
-
-		if (rc == 0) {
+	if (c->ti == NULL && st[TDX_I_TCB_INFO] == TDX_C_ABSENT &&
+	    av_pcs_tcb_info(ctx->coll, "tdx", q->pck_ext.fmspc, ctx->now, &d,
+	    &fe) == 0) {
+		if (dcap_tcb_info_parse(d.body, d.len, NULL, &c->ti, &pe) != 0)
+			bad_doc(sm, TDX_I_TCB_INFO, &pe, st);
+		else {
 			c->ti_src = "pcs";
 			c->ti_chain = pem_chain(d.chain);
 		}
 		av_pcs_doc_cleanup(&d);
-		if (rc != 0)
-			return -1;
 	}
-	if (c->qi == NULL && av_pcs_qe_identity(ctx->coll, "tdx", ctx->now, &d,
-	    &fe) == 0) {
-		int rc = dcap_qe_identity_parse(d.body, d.len, NULL, &c->qi, e);
-
-		if (rc == 0) {
+	if (c->qi == NULL && st[TDX_I_QE_IDENTITY] == TDX_C_ABSENT &&
+	    av_pcs_qe_identity(ctx->coll, "tdx", ctx->now, &d, &fe) == 0) {
+		if (dcap_qe_identity_parse(d.body, d.len, NULL, &c->qi,
+		    &pe) != 0)
+			bad_doc(sm, TDX_I_QE_IDENTITY, &pe, st);
+		else {
 			c->qi_src = "pcs";
 			c->qi_chain = pem_chain(d.chain);
 		}
 		av_pcs_doc_cleanup(&d);
-		if (rc != 0)
-			return -1;
 	}
 	ca = issuer_cn_contains(q->pck, "Processor") ? "processor" : "platform";
-	if (c->pck_crl == NULL && av_pcs_pck_crl(ctx->coll, ca, ctx->now, &d,
-	    &fe) == 0) {
-		c->pck_crl = av_pcs_crl_decode(d.body, d.len);
-		av_pcs_doc_cleanup(&d);
-		if (c->pck_crl == NULL)
-			return AV_FAIL(e, AV_E_COLLATERAL_INVALID,
+	if (c->pck_crl == NULL && st[TDX_I_PCK_CRL] == TDX_C_ABSENT &&
+	    av_pcs_pck_crl(ctx->coll, ca, ctx->now, &d, &fe) == 0) {
+		if ((c->pck_crl = av_pcs_crl_decode(d.body, d.len)) == NULL) {
+			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID,
 			    "tdx: PCS returned a PCK CRL that does not parse");
-		c->pck_crl_src = "pcs";
-	}
-	if (c->root_crl == NULL && av_pcs_root_ca_crl(ctx->coll, ctx->now, &d,
-	    &fe) == 0) {
-		c->root_crl = av_pcs_crl_decode(d.body, d.len);
+			bad_doc(sm, TDX_I_PCK_CRL, &pe, st);
+		} else
+			c->pck_crl_src = "pcs";
 		av_pcs_doc_cleanup(&d);
-		if (c->root_crl == NULL)
-			return AV_FAIL(e, AV_E_COLLATERAL_INVALID,
-			    "tdx: PCS returned a root CA CRL that does not parse");
-		c->root_crl_src = "pcs";
+	}
+	if (c->root_crl == NULL && st[TDX_I_ROOT_CRL] == TDX_C_ABSENT &&
+	    av_pcs_root_ca_crl(ctx->coll, ctx->now, &d, &fe) == 0) {
+		if ((c->root_crl = av_pcs_crl_decode(d.body, d.len)) == NULL) {
+			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID, "tdx: PCS "
+			    "returned a root CA CRL that does not parse");
+			bad_doc(sm, TDX_I_ROOT_CRL, &pe, st);
+		} else
+			c->root_crl_src = "pcs";
+		av_pcs_doc_cleanup(&d);
 	}
 	return 0;
 }
@@ -972,63 +1060,6 @@ verify_signed(enum tdx_doc which, const struct dcap_signed *doc,
 
 /* ---- collateral checks --------------------------------------------------- */
 
-/* What a collateral item amounts to at the verification time. */
-enum tdx_cstate {
-	TDX_C_ABSENT = 0,
-	TDX_C_CURRENT,		/* within issueDate/thisUpdate .. nextUpdate */
-	TDX_C_GRACE,		/* expired, within the policy's grace */
-	TDX_C_STALE,		/* expired beyond grace */
-	TDX_C_INVALID,		/* does not verify or does not apply */
-	TDX_C__NOMEM,		/* internal: allocation failed */
-};
-
-static const char *
-cstate_str(enum tdx_cstate s)
-{
-	switch (s) {
-	case TDX_C_CURRENT:
-		return "current";
-	case TDX_C_GRACE:
-		return "expired (within grace)";
-	case TDX_C_STALE:
-		return "expired";
-	case TDX_C_INVALID:
-		return "invalid";
-	case TDX_C_ABSENT:
-	case TDX_C__NOMEM:
-	default:
-		return "missing";
-	}
-}
-
-/* Names and messages per collateral item (client-safe literals). */
-enum tdx_item { TDX_I_TCB_INFO, TDX_I_QE_IDENTITY, TDX_I_PCK_CRL,
-    TDX_I_ROOT_CRL, TDX_I__COUNT };
-
-static const struct {
-	const char	*claim;
-	const char	*missing;
-	const char	*expired;
-	const char	*early;
-} tdx_items[TDX_I__COUNT] = {
-	[TDX_I_TCB_INFO] = { "collateral.tcb_info",
-	    "tdx: no TCB info for this platform (FMSPC): TCB not evaluated",
-	    "tdx: TCB info past its nextUpdate",
-	    "tdx: TCB info issued after the verification time" },
-	[TDX_I_QE_IDENTITY] = { "collateral.qe_identity",
-	    "tdx: no TD QE identity: quoting enclave not checked",
-	    "tdx: QE identity past its nextUpdate",
-	    "tdx: QE identity issued after the verification time" },
-	[TDX_I_PCK_CRL] = { "collateral.pck_crl",
-	    "tdx: no PCK CRL: PCK certificate revocation not checked",
-	    "tdx: PCK CRL past its nextUpdate",
-	    "tdx: PCK CRL issued after the verification time" },
-	[TDX_I_ROOT_CRL] = { "collateral.root_ca_crl",
-	    "tdx: no Intel SGX Root CA CRL: CA revocation not checked",
-	    "tdx: Intel SGX Root CA CRL past its nextUpdate",
-	    "tdx: Intel SGX Root CA CRL issued after the verification time" },
-};
-
 /*
  * Judge an item's dates.  *at is the time to check its signer at (now,
  * or just before nextUpdate within a grace period).  Records reasons.
@@ -1116,10 +1147,12 @@ revocation(struct tdx_quote *q, const struct av_ctx *ctx,
 	struct av_err		 ce = { 0 };
 	int			 rc = -1;
 
-	st[TDX_I_PCK_CRL] = judge_crl(TDX_I_PCK_CRL, c->pck_crl,
-	    X509_get_issuer_name(q->pck), ctx, pol, sm);
-	st[TDX_I_ROOT_CRL] = judge_crl(TDX_I_ROOT_CRL, c->root_crl,
-	    X509_get_subject_name(root), ctx, pol, sm);
+	if (st[TDX_I_PCK_CRL] != TDX_C_INVALID)
+		st[TDX_I_PCK_CRL] = judge_crl(TDX_I_PCK_CRL, c->pck_crl,
+		    X509_get_issuer_name(q->pck), ctx, pol, sm);
+	if (st[TDX_I_ROOT_CRL] != TDX_C_INVALID)
+		st[TDX_I_ROOT_CRL] = judge_crl(TDX_I_ROOT_CRL, c->root_crl,
+		    X509_get_subject_name(root), ctx, pol, sm);
 	for (int it = TDX_I_PCK_CRL; it <= TDX_I_ROOT_CRL; it++)
 		if (st[it] == TDX_C_ABSENT)
 			av_submod_reason(sm, AV_E_COLLATERAL_MISSING,
@@ -1136,22 +1169,20 @@ revocation(struct tdx_quote *q, const struct av_ctx *ctx,
 		}
 		opts.crls = crls;
 		if (av_chain_verify(ctx->trust, q->pck, q->pck_chain, ctx->now,
-		    &opts, NULL, &ce) != 0) {
-			if (ce.code == AV_E_CERT_REVOKED) {
-				AV_FAIL(e, AV_E_CERT_REVOKED,
-				    "tdx: PCK certificate chain revoked");
-				goto out;
-			}
-			if (ce.code == AV_E_NOMEM) {
-				AV_FAIL(e, AV_E_NOMEM, "out of memory");
-				goto out;
-			}
-			av_submod_reason(sm, ce.code, AV_STATUS_CONTRAINDICATED,
-			    "collateral.crl", NULL, NULL, ce.reason);
-			st[TDX_I_PCK_CRL] = st[TDX_I_ROOT_CRL] = TDX_C_INVALID;
+		    &opts, NULL, &ce) == 0) {
+			rc = 0;
+			goto out;
 		}
-		rc = 0;
-		goto out;
+		if (ce.code == AV_E_CERT_REVOKED) {
+			AV_FAIL(e, AV_E_CERT_REVOKED,
+			    "tdx: PCK certificate chain revoked");
+			goto out;
+		}
+		if (ce.code == AV_E_NOMEM) {
+			AV_FAIL(e, AV_E_NOMEM, "out of memory");
+			goto out;
+		}
+		/* say which CRL is wrong: check them one at a time below */
 	}
 	/* One CRL at a time: signature by its issuer, then the entry. */
 	for (int it = TDX_I_PCK_CRL; it <= TDX_I_ROOT_CRL; it++) {
@@ -1180,6 +1211,13 @@ revocation(struct tdx_quote *q, const struct av_ctx *ctx,
 			    "tdx: PCK CA certificate revoked");
 			goto out;
 		}
+	}
+	if (ce.code != AV_OK && st[TDX_I_PCK_CRL] != TDX_C_INVALID &&
+	    st[TDX_I_ROOT_CRL] != TDX_C_INVALID) {
+		/* the chain check failed for a reason the CRLs alone miss */
+		av_submod_reason(sm, ce.code, AV_STATUS_CONTRAINDICATED,
+		    "collateral.crl", NULL, NULL, ce.reason);
+		st[TDX_I_PCK_CRL] = st[TDX_I_ROOT_CRL] = TDX_C_INVALID;
 	}
 	rc = 0;
  out:
@@ -1699,32 +1737,26 @@ tdx_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	bind_report_data(q, ctx, pol, sm);
 
 	/* Collateral: request, store, PCS. */
-	if (gather(q, ctx, root, &c, &ce) != 0) {
-		if (ce.code == AV_E_NOMEM) {
-			*e = ce;
-			goto out;
-		}
-		av_submod_reason(sm, ce.code, AV_STATUS_CONTRAINDICATED,
-		    "collateral", NULL, NULL, ce.reason);
-		goto done;
-	}
+	if (gather(q, ctx, root, &c, st, sm, e) != 0)
+		goto out;
 	if (revocation(q, ctx, pol, have_policy, chain, &c, st, sm, e) != 0)
 		goto out;
-	if (c.ti == NULL) {
+	if (c.ti == NULL && st[TDX_I_TCB_INFO] == TDX_C_ABSENT) {
 		av_submod_reason(sm, AV_E_COLLATERAL_MISSING,
 		    missing_severity(pol, have_policy),
 		    tdx_items[TDX_I_TCB_INFO].claim, NULL,
 		    hex_json(q->pck_ext.fmspc, DCAP_FMSPC_LEN),
 		    tdx_items[TDX_I_TCB_INFO].missing);
-	} else if ((st[TDX_I_TCB_INFO] = check_tcb_info(q, ctx, pol, &c, root,
+	} else if (c.ti != NULL && (st[TDX_I_TCB_INFO] = check_tcb_info(q, ctx, pol, &c, root,
 	    st[TDX_I_ROOT_CRL], sm, e)) == TDX_C__NOMEM)
 		goto out;
-	if (c.qi == NULL) {
+	if (c.qi == NULL && st[TDX_I_QE_IDENTITY] == TDX_C_ABSENT) {
 		av_submod_reason(sm, AV_E_COLLATERAL_MISSING,
 		    missing_severity(pol, have_policy),
 		    tdx_items[TDX_I_QE_IDENTITY].claim, NULL, NULL,
 		    tdx_items[TDX_I_QE_IDENTITY].missing);
-	} else if ((st[TDX_I_QE_IDENTITY] = check_qe_identity(q, ctx, pol, &c,
+	} else if (c.qi != NULL && (st[TDX_I_QE_IDENTITY] =
+	    check_qe_identity(q, ctx, pol, &c,
 	    root, st[TDX_I_ROOT_CRL], sm, e)) == TDX_C__NOMEM)
 		goto out;
 
@@ -1749,7 +1781,6 @@ tdx_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 		q->v.out_of_date_since = out_of_date_since(c.ti, &q->v.tcb);
 		tcb_decide(q, ctx, pol, have_policy, sm);
 	}
- done:
 	if ((cl = json_object()) != NULL) {
 		coll_claim(cl, "tcb_info", c.ti_src, st[TDX_I_TCB_INFO],
 		    c.ti ? c.ti->issue_date : 0, c.ti ? c.ti->next_update : 0,
