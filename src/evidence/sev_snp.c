@@ -703,8 +703,8 @@ snp_parse(const struct av_evidence *ev, void **out, struct av_err *e)
 
 /* TCB components, in claim order. */
 enum { TCB_FMC, TCB_BL, TCB_TEE, TCB_SNP, TCB_UCODE, TCB_N };
-static const char *const tcb_names[TCB_N] = {
-	"fmc", "bootloader", "tee", "snp", "microcode"
+static const char *const tcb_names[TCB_N + 1] = {
+	"fmc", "bootloader", "tee", "snp", "microcode", NULL
 };
 
 struct snp_min_tcb {

@@ -2061,14 +2061,16 @@ write_json(const char *dir, const char *name, json_t *j)
 static void
 regen_seeds(void)
 {
+	static const char js[] = "{\"keys\":[],\"user-data\":\"\"}";
 	char		*good = seed_dir("good"), *bad = seed_dir("bad");
+	char		*top = seed_dir("");
 	struct spec	 s;
 	struct ev	 ev;
 	uint8_t		*p, big[AVT_SNP_REPORT_LEN + 1];
 	size_t		 n;
-	static const char js[] = "{\"keys\":[],\"user-data\":\"\"}";
 
-	mkdir(seed_dir(""), 0755);
+	mkdir(top, 0755);
+	free(top);
 	mkdir(good, 0755);
 	mkdir(bad, 0755);
 	for (int prod = 1; prod <= 3; prod++) {
@@ -2146,7 +2148,7 @@ test_seeds(void **state)
 {
 	const struct av_backend	*b = av_backend_find("sev-snp");
 	char			*bad, path[1024], exp[256];
-	DIR			*d;
+	DIR			*d = NULL;
 	struct dirent		*de;
 	int			 nbad = 0;
 
