@@ -42,6 +42,7 @@ struct av_chain_cache {
 
 /* ---- the cache --------------------------------------------------------- */
 
+/* New empty cache (caller: av_chain_cache_free), or NULL. */
 struct av_chain_cache *
 av_chain_cache_new(void)
 {
@@ -82,6 +83,7 @@ cache_clear(struct av_chain_cache *c)
 	c->n = c->head = 0;
 }
 
+/* Drop every entry (the trust set changed).  NULL-safe. */
 void
 av_chain_cache_flush(struct av_chain_cache *c)
 {
@@ -92,6 +94,7 @@ av_chain_cache_flush(struct av_chain_cache *c)
 	pthread_mutex_unlock(&c->mtx);
 }
 
+/* Free the cache and its chains.  NULL-safe. */
 void
 av_chain_cache_free(struct av_chain_cache *c)
 {
@@ -207,7 +210,8 @@ cache_insert(struct av_chain_cache *c, const uint8_t key[32], int64_t nb,
 }
 
 /*
- * Cache hit and miss counts of t.
+ * Cache hit and miss counts of t, for metrics and tests (a snapshot taken
+ * under the cache lock).
  */
 void
 av_trust_chain_stats(const struct av_trust *t, struct av_chain_stats *st)

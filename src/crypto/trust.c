@@ -13,6 +13,7 @@
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "av/codec.h"
 #include "av/crypto.h"
@@ -56,6 +57,7 @@ const struct av_pin av_builtin_pins[] = {
 /* At most this many operator anchors in a trust directory. */
 #define AV_TRUST_MAX_ANCHORS	4096
 
+/* The platform's entry in t (borrowed), or NULL when it has none. */
 const struct av_trust_plat *
 av_trust_plat_find(const struct av_trust *t, const char *platform)
 {
@@ -67,6 +69,7 @@ av_trust_plat_find(const struct av_trust *t, const char *platform)
 	return NULL;
 }
 
+/* Whether sha256 is pinned for pl (NULL: nothing is). */
 bool
 av_trust_plat_pinned(const struct av_trust_plat *pl, const uint8_t sha256[32])
 {
@@ -195,6 +198,14 @@ av_trust_add_anchor(struct av_trust *t, const char *platform, X509 *x)
 	for (int i = 0; i < sk_X509_num(pl->anchors); i++)
 		if (X509_cmp(sk_X509_value(pl->anchors, i), x) == 0)
 			return 0;
+	/*
+	 * Fill OpenSSL's lazily computed extension cache now, while the set
+	 * is built by one thread: afterwards request threads only read it.
+	 */
+	if (X509_check_purpose(x, -1, 0) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
 	if (X509_up_ref(x) != 1)
 		return -1;
 	if (sk_X509_push(pl->anchors, x) <= 0) {

@@ -10,12 +10,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <openssl/core_names.h>
+#include <openssl/x509v3.h>
 #include <openssl/x509.h>
 
 #include "av/codec.h"
@@ -965,6 +967,70 @@ test_chain_cache_eviction(void **state)
 	pki_free(&p);
 }
 
+/* Several threads verifying the same and different chains at once. */
+struct race {
+	struct av_trust	*t;
+	struct pki	*p, *q;
+	int		 fails;
+};
+
+static void *
+race_run(void *arg)
+{
+	struct race	*r = arg;
+	struct av_err	 e;
+
+	for (int i = 0; i < 200; i++) {
+		struct pki *k = (i % 2) ? r->p : r->q;
+
+		if (verify(r->t, k->leaf, k->untrusted, T0 + i, &e) != 0)
+			r->fails++;
+		if (verify(r->t, k->leaf, k->untrusted, T0 + 2 * DAY,
+		    &e) != -1 || e.code != AV_E_CERT_TIME)
+			r->fails++;
+	}
+	return NULL;
+}
+
+static void
+test_chain_cache_threads(void **state)
+{
+	struct pki		 p, q;
+	struct av_trust		*t;
+	struct av_chain_stats	 st;
+	struct race		 r[4];
+	pthread_t		 th[4];
+
+	(void)state;
+	pki_make(&p, "P-256", "P-256", false, T0 - DAY, T0 + DAY);
+	pki_make(&q, "P-384", "P-384", false, T0 - DAY, T0 + DAY);
+	t = trust_with_anchor(p.root);
+	assert_int_equal(av_trust_add_anchor(t, PLAT, q.root), 0);
+	/*
+	 * Real requests parse their own certificates; these are shared, so
+	 * fill OpenSSL's lazy extension cache first (as av_trust does for
+	 * anchors) to keep ThreadSanitizer runs about our own locking.
+	 */
+	X509 *const shared[] = { p.leaf, p.inter, q.leaf, q.inter };
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+		assert_int_equal(X509_check_purpose(shared[i], -1, 0), 1);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct race){ .t = t, .p = &p, .q = &q };
+		assert_int_equal(pthread_create(&th[i], NULL, race_run,
+		    &r[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(r[i].fails, 0);
+	}
+	av_trust_chain_stats(t, &st);
+	assert_int_equal(st.hits + st.misses, 4 * 400);
+	assert_true(st.hits >= 4 * 200 - 8);	/* at most a few races */
+	av_trust_free(t);
+	pki_free(&q);
+	pki_free(&p);
+}
+
 /* ---- trust directory ---------------------------------------------------- */
 
 static void
@@ -1237,6 +1303,7 @@ main(void)
 		cmocka_unit_test(test_chain_crl_bad_signature),
 		cmocka_unit_test(test_chain_cache),
 		cmocka_unit_test(test_chain_cache_eviction),
+		cmocka_unit_test(test_chain_cache_threads),
 		cmocka_unit_test(test_trust_load_dir),
 		cmocka_unit_test(test_vendor_chains),
 	};
