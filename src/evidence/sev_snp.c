@@ -842,7 +842,8 @@ subject_cn(X509 *x, char *buf, size_t len)
  */
 static X509 *
 store_find_leaf(struct av_collateral *coll, const struct snp_report *rep,
-    unsigned signer, enum snp_product hint, const uint8_t dgst[48])
+    unsigned signer, enum snp_product hint, const uint8_t dgst[48],
+    bool *sig_ok)
 {
 	const struct av_coll_blob	*b;
 	X509				*first = NULL, *found = NULL;
@@ -876,6 +877,7 @@ store_find_leaf(struct av_collateral *coll, const struct snp_report *rep,
 		else if (first == NULL)
 			first = b->cert;
 	}
+	*sig_ok = found != NULL;
 	if (found == NULL)
 		found = first;
 	if (found != NULL && !X509_up_ref(found))
@@ -1348,7 +1350,7 @@ snp_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	enum snp_product	 cpu, prod, chainp;
 	enum snp_cert_kind	 lk;
 	uint8_t			 dgst[48];
-	bool			 vlek, applied = false;
+	bool			 vlek, applied = false, sig_ok = false;
 	int			 rc = -1;
 
 	d->verified = false;
@@ -1381,7 +1383,7 @@ snp_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 		leaf = d->leaf;
 		d->leaf_source = "request";
 	} else if (ctx->coll != NULL && (leaf = store_find_leaf(ctx->coll,
-	    rep, d->signer, cpu, dgst)) != NULL) {
+	    rep, d->signer, cpu, dgst, &sig_ok)) != NULL) {
 		d->leaf_source = "collateral";
 	} else if (ctx->coll != NULL && !vlek &&
 	    !(rep->signer_info & SNP_SI_MASK_CHIP_KEY) &&
@@ -1497,8 +1499,8 @@ snp_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	}
 	d->crl_checked = applied;
 
-	/* The report signature with the VCEK/VLEK key. */
-	if (report_sig_verify(rep, dgst, leaf, e) != 0)
+	/* The report signature with the VCEK/VLEK key (once). */
+	if (!sig_ok && report_sig_verify(rep, dgst, leaf, e) != 0)
 		goto out;
 
 	/* REPORTED_TCB is what the certificate certifies. */
