@@ -110,9 +110,8 @@ av_x509_parse_any(const uint8_t *p, size_t n)
 		return NULL;
 	if ((sk = sk_X509_new_null()) == NULL)
 		return NULL;
-	if (p[0] == 0x30) {	/* DER SEQUENCE */
-		if ((x = av_x509_from_der(p, n)) == NULL)
-			goto fail;
+	/* DER SEQUENCE; else text (which may start with '0', also 0x30) */
+	if (p[0] == 0x30 && (x = av_x509_from_der(p, n)) != NULL) {
 		if (sk_X509_push(sk, x) <= 0) {
 			X509_free(x);
 			goto fail;

@@ -351,6 +351,19 @@ test_x509_parse(void **state)
 	assert_int_equal(X509_cmp(sk_X509_value(sk, 1), p.inter), 0);
 	sk_X509_pop_free(sk, X509_free);
 
+	/* text starting with '0' (0x30, like DER) before a PEM block */
+	{
+		size_t	 m = strlen(pem1) + 32;
+		char	*txt = malloc(m);
+
+		assert_non_null(txt);
+		snprintf(txt, m, "0 s:CN=leaf\n%s", pem1);
+		assert_non_null(sk = av_x509_parse_any((uint8_t *)txt,
+		    strlen(txt)));
+		assert_int_equal(sk_X509_num(sk), 1);
+		sk_X509_pop_free(sk, X509_free);
+		free(txt);
+	}
 	/* an unterminated last block fails the whole buffer */
 	assert_null(av_x509_parse_any(buf, 25 + strlen(pem1) + 40));
 	/* a corrupted body fails the whole buffer */
