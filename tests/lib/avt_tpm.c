@@ -418,6 +418,22 @@ avt_evlog_efivar(struct avt_evlog *l, const char *name, const void *data,
 	free(v);
 }
 
+void
+avt_evlog_image(struct avt_evlog *l, const void *pe, size_t len)
+{
+	/* PFP s.10.4.3 UEFI_IMAGE_LOAD_EVENT: 4 x UINT64 + device path */
+	uint8_t ev[32 + 4] = { 0 };
+
+	ev[0] = 0x18;		/* ImageLocationInMemory 0x10000018 */
+	ev[3] = 0x10;
+	ev[9] = 0x10;		/* ImageLengthInMemory 0x1000 */
+	ev[24] = 4;		/* LengthOfDevicePath */
+	ev[32] = 0x7f;		/* End of Hardware Device Path */
+	ev[33] = 0xff;
+	ev[34] = 0x04;
+	avt_evlog_add(l, 4, 0x80000003u, ev, sizeof(ev), pe, len);
+}
+
 const uint8_t *
 avt_evlog_bytes(const struct avt_evlog *l, size_t *len)
 {

@@ -81,6 +81,12 @@ void	avt_evlog_locality(struct avt_evlog *, uint8_t locality);
 /* UEFI_VARIABLE_DATA event for an EFI variable (PCR 7, DRIVER_CONFIG). */
 void	avt_evlog_efivar(struct avt_evlog *, const char *name,
 	    const void *data, size_t len);
+/*
+ * EV_EFI_BOOT_SERVICES_APPLICATION in PCR 4: a UEFI_IMAGE_LOAD_EVENT
+ * (with an end-of-device-path node) whose digests are H(pe) per bank,
+ * standing in for the Authenticode hash.
+ */
+void	avt_evlog_image(struct avt_evlog *, const void *pe, size_t len);
 /* The log bytes (borrowed; valid until the next add or free). */
 const uint8_t *avt_evlog_bytes(const struct avt_evlog *, size_t *len);
 /* The PCR values the log replays to. */
