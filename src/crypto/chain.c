@@ -439,7 +439,8 @@ log_failure(const char *platform, X509_STORE_CTX *ctx, int err)
 	    X509_NAME_oneline(X509_get_subject_name(cur), subj,
 	    sizeof(subj)) == NULL)
 		subj[0] = '\0';
-	snprintf(depth, sizeof(depth), "%d", X509_STORE_CTX_get_error_depth(ctx));
+	snprintf(depth, sizeof(depth), "%d",
+	    X509_STORE_CTX_get_error_depth(ctx));
 	av_log(AV_LOG_DEBUG, "chain_verify_failed", "platform", platform,
 	    "x509_error", X509_verify_cert_error_string(err), "depth", depth,
 	    "subject", subj, NULL);

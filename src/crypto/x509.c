@@ -50,7 +50,8 @@ find(const uint8_t *p, size_t n, const char *needle)
 	if (nl == 0 || n < nl)
 		return NULL;
 	for (size_t i = 0; i <= n - nl; i++)
-		if (p[i] == (uint8_t)needle[0] && memcmp(p + i, needle, nl) == 0)
+		if (p[i] == (uint8_t)needle[0] &&
+		    memcmp(p + i, needle, nl) == 0)
 			return p + i;
 	return NULL;
 }

@@ -146,7 +146,8 @@ avt_cert_new(const struct avt_cert_spec *sp, EVP_PKEY *pub, X509 *issuer,
 	if (sp == NULL || pub == NULL || issuer_key == NULL)
 		return NULL;
 	cn = sp->cn != NULL ? sp->cn : "attestd test";
-	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3) != 1)
+	if ((x = X509_new()) == NULL ||
+	    X509_set_version(x, X509_VERSION_3) != 1)
 		goto out;
 	if (set_serial(x, sp->serial) == -1)
 		goto out;
@@ -476,7 +477,7 @@ avt_read_file(const char *path, size_t *len)
 		return NULL;
 	for (;;) {
 		if (cap - n < 4096) {
-			if (cap > ((size_t)1 << 30))	/* 1 GiB: enough for tests */
+			if (cap > ((size_t)1 << 30))	/* 1 GiB is plenty */
 				goto fail;
 			cap = cap ? cap * 2 : 65536;
 			if ((nb = realloc(buf, cap + 1)) == NULL)

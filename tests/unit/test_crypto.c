@@ -28,6 +28,7 @@
 #define DAY	86400
 #define T0	1750000000	/* 2025-06-15T15:06:40Z */
 #define PLAT	"test-plat"
+#define TDX_TCB_CHAIN	"tdx/certs/intel/tcb-info-issuer-chain-2025.pem"
 
 /* root -> intermediate -> leaf, all valid [T0 - 365d, T0 + 365d]. */
 struct pki {
@@ -1258,13 +1259,13 @@ test_vendor_chains(void **state)
 
 	/* Intel: TCB signing cert <- SGX Root CA, with the root CA CRL */
 	assert_int_equal(vec_verify(t, "tdx", tdx_at,
-	    "tdx/certs/intel/tcb-info-issuer-chain-2025.pem", NULL, NULL, &e), 0);
+	    TDX_TCB_CHAIN, NULL, NULL, &e), 0);
 	crl = vec_crl("tdx/certs/intel/root-ca-crl-2025.der");
 	assert_int_equal(vec_verify(t, "tdx", tdx_at,
-	    "tdx/certs/intel/tcb-info-issuer-chain-2025.pem", NULL, crl, &e), 0);
+	    TDX_TCB_CHAIN, NULL, crl, &e), 0);
 	/* the CRL's nextUpdate is 2026-04-03 */
 	assert_int_equal(vec_verify(t, "tdx", 1780000000 /* 2026-05 */,
-	    "tdx/certs/intel/tcb-info-issuer-chain-2025.pem", NULL, crl, &e), -1);
+	    TDX_TCB_CHAIN, NULL, crl, &e), -1);
 	assert_int_equal(e.code, AV_E_COLLATERAL_EXPIRED);
 	X509_CRL_free(crl);
 
@@ -1282,7 +1283,9 @@ test_vendor_chains(void **state)
 
 	/* AWS: the published root is pinned */
 	{
-		STACK_OF(X509) *sk = vec_certs("aws-nitro/aws-nitro-root-g1.pem");
+		STACK_OF(X509) *sk;
+
+		sk = vec_certs("aws-nitro/aws-nitro-root-g1.pem");
 
 		assert_true(av_trust_is_anchor(t, "aws-nitro",
 		    sk_X509_value(sk, 0)));
