@@ -54,6 +54,7 @@ struct avd_opts {
 	char		*tls_key;		/* PEM private key */
 	char		*admin_tokens;		/* NAME SHA256HEX [TENANT] lines */
 	char		*log_level;		/* debug, info, warn, error */
+	bool		 access_log;		/* a JSON line per request */
 	uint64_t	 max_body;		/* bytes (413 beyond) */
 	uint64_t	 max_header;		/* bytes of request head */
 	uint64_t	 max_conns;		/* connections in total */

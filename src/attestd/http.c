@@ -393,7 +393,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq == NULL)
 		return;
 	*con_cls = NULL;
-	access_log(rq, toe);
+	if (avd_options == NULL || avd_options->access_log)
+		access_log(rq, toe);
 	avd_metrics_request(rq->route ? rq->route : "other", rq->status);
 	avd_cfg_release(rq->cfg);
 	free(rq->ctype);

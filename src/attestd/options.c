@@ -78,6 +78,8 @@ static const struct optdef optdefs[] = {
 	  "admin bearer tokens: NAME SHA256_HEX [TENANT] per line" },
 	{ "log_level", T_STR, OFF(log_level), 0, "info", "LEVEL",
 	  "debug, info, warn or error" },
+	{ "access_log", T_BOOL, OFF(access_log), 0, "true", "BOOL",
+	  "one JSON line per HTTP request on stderr" },
 	{ "max_body", T_UINT, OFF(max_body), 64 * MiB, "8388608", "BYTES",
 	  "largest request body (413 beyond)" },
 	{ "max_header", T_UINT, OFF(max_header), 1 * MiB, "32768", "BYTES",

@@ -17,6 +17,10 @@
  *	--truncate N           drop the last N bytes
  *	--tagged               COSE tag 18 in front
  *	--leaf-expired         sign with a new leaf that expired yesterday
+ *	--lines N              write N documents to OUT as base64, one per
+ *	                       line (for bench/), instead of one raw document
+ *	--fresh-leaf           a new leaf key and certificate per document
+ *	                       (every document has a chain never seen before)
  *
  * Default PCR i byte j is (i * 16 + j + 1) mod 256 (avt_nitro.h).
  */
@@ -127,23 +131,35 @@ load_pki(const char *dir)
 	return NULL;
 }
 
-/* Replace pki's leaf with one that expired a day ago. */
+/*
+ * Replace pki's leaf: one that expired a day ago (expired), or one with a
+ * fresh key valid for a day (a chain no cache has seen).
+ */
 static int
-expire_leaf(struct avt_nitro_pki *pki)
+new_leaf(struct avt_nitro_pki *pki, bool expired)
 {
 	struct avt_cert_spec	 cs;
 	int64_t			 now = (int64_t)time(NULL);
+	EVP_PKEY		*key = NULL;
 	X509			*leaf;
 
 	memset(&cs, 0, sizeof(cs));
-	cs.cn = "expired test enclave leaf";
-	cs.not_before = now - 10 * 86400;
-	cs.not_after = now - 86400;
-	if ((leaf = avt_cert_new(&cs, pki->leaf_key, pki->inter,
-	    pki->int_key)) == NULL)
+	cs.cn = expired ? "expired test enclave leaf" : "fresh test enclave leaf";
+	cs.not_before = expired ? now - 10 * 86400 : now - 3600;
+	cs.not_after = expired ? now - 86400 : now + 86400;
+	if (!expired && (key = avt_key_new("P-384")) == NULL)
 		return -1;
+	if ((leaf = avt_cert_new(&cs, key ? key : pki->leaf_key, pki->inter,
+	    pki->int_key)) == NULL) {
+		EVP_PKEY_free(key);
+		return -1;
+	}
 	X509_free(pki->leaf);
 	pki->leaf = leaf;
+	if (key != NULL) {
+		EVP_PKEY_free(pki->leaf_key);
+		pki->leaf_key = key;
+	}
 	return 0;
 }
 
@@ -161,7 +177,7 @@ hex_field(const char *s, struct avt_nitro_field *f, uint8_t **keep)
 }
 
 enum { O_NONCE = 256, O_UD, O_PK, O_PCR, O_TS, O_DEBUG, O_CORRUPT, O_ES256,
-	O_TRUNC, O_TAGGED, O_EXPIRED };
+	O_TRUNC, O_TAGGED, O_EXPIRED, O_LINES, O_FRESH };
 
 static int
 cmd_sign(int argc, char **argv)
@@ -178,14 +194,17 @@ cmd_sign(int argc, char **argv)
 		{ "truncate", required_argument, NULL, O_TRUNC },
 		{ "tagged", no_argument, NULL, O_TAGGED },
 		{ "leaf-expired", no_argument, NULL, O_EXPIRED },
+		{ "lines", required_argument, NULL, O_LINES },
+		{ "fresh-leaf", no_argument, NULL, O_FRESH },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const uint8_t es256[] = { 0xa1, 0x01, 0x26 };
 	struct avt_nitro_spec	 spec;
 	struct avt_nitro_pki	*pki = NULL;
 	uint8_t			*doc = NULL, *keep[3] = { NULL, NULL, NULL };
-	size_t			 len = 0, trunc = 0;
-	bool			 debug = false, expired = false;
+	size_t			 len = 0, trunc = 0, lines = 0;
+	bool			 debug = false, expired = false, fresh = false;
+	char			*b64;
 	FILE			*f;
 	int			 c, rc = 1;
 
@@ -237,6 +256,12 @@ cmd_sign(int argc, char **argv)
 		case O_EXPIRED:
 			expired = true;
 			break;
+		case O_LINES:
+			lines = strtoul(optarg, NULL, 10);
+			break;
+		case O_FRESH:
+			fresh = true;
+			break;
 		default:
 			goto usage;
 		}
@@ -247,8 +272,27 @@ cmd_sign(int argc, char **argv)
 		avt_nitro_spec_debug(&spec);
 	if ((pki = load_pki(argv[optind])) == NULL)
 		goto out;
-	if (expired && expire_leaf(pki) == -1) {
+	if (expired && new_leaf(pki, true) == -1) {
 		fprintf(stderr, "mknitro: cannot make an expired leaf\n");
+		goto out;
+	}
+	if (lines > 0) {
+		if ((f = fopen(argv[optind + 1], "w")) == NULL)
+			goto out;
+		for (size_t i = 0; i < lines; i++) {
+			if ((fresh && new_leaf(pki, false) == -1) ||
+			    (doc = avt_nitro_make(&spec, pki, &len)) == NULL ||
+			    (b64 = av_b64_encode(doc, len)) == NULL) {
+				fprintf(stderr, "mknitro: cannot sign\n");
+				fclose(f);
+				goto out;
+			}
+			fprintf(f, "%s\n", b64);
+			free(b64);
+			free(doc);
+			doc = NULL;
+		}
+		rc = fclose(f) == 0 ? 0 : 1;
 		goto out;
 	}
 	if ((doc = avt_nitro_make(&spec, pki, &len)) == NULL) {
@@ -268,7 +312,8 @@ cmd_sign(int argc, char **argv)
 	fprintf(stderr, "usage: mknitro sign DIR OUT [--nonce HEX] "
 	    "[--user-data HEX] [--public-key HEX] [--pcr I=HEX] "
 	    "[--timestamp-ms N] [--debug] [--corrupt-sig] [--alg-es256] "
-	    "[--truncate N] [--tagged] [--leaf-expired]\n");
+	    "[--truncate N] [--tagged] [--leaf-expired] [--lines N] "
+	    "[--fresh-leaf]\n");
 	rc = 64;
  out:
 	for (int i = 0; i < 3; i++)

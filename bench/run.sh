@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# attestd benchmark (a benchmark, not a test): starts a Release attestd on a
+# free loopback port, drives it with bench/avload (closed loop, keep-alive)
+# and reports verdicts/s and p50/p99 latency at 1, 2 and 8 clients for
+#   nitro-warm     one Nitro document again and again (chain cache warm)
+#   nitro-cold     every document has a leaf never seen before (cache cold)
+#   nitro-invalid  a document with a bad signature (contraindicated verdict)
+# then runs `openssl speed ecdsap384 ecdsap256` in the same run and prints
+# the ratio of attestd's throughput to the crypto floor:
+#   floor per core = 1 / (verifies / P-384 verify rate + 1 / P-256 sign rate)
+#   (verifies per verdict: warm 1, invalid 1, cold 1 + the chain's 2),
+# multiplied by min(clients, cores).  Results also go to
+# $AV_BENCH_OUT (default: bench-results.json in the build directory).
+#
+# Knobs: AV_BENCH_SECONDS (5 per point), AV_BENCH_CLIENTS ("1 2 8"),
+# AV_BENCH_COLD_DOCS (3000), AV_BENCH_SOAK_SECONDS (0: off; e.g. 300 to
+# watch attestd's RSS under warm load at 2 clients), AV_BUILD_DIR
+# (default build-bench).  Loopback only.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${AV_BUILD_DIR:-$root/build-bench}
+secs=${AV_BENCH_SECONDS:-5}
+clients=${AV_BENCH_CLIENTS:-1 2 8}
+cold_docs=${AV_BENCH_COLD_DOCS:-3000}
+soak=${AV_BENCH_SOAK_SECONDS:-0}
+cores=$(nproc)
+py=/usr/bin/python3
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$cores" --target attestd mknitro avload >/dev/null
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/attestd-bench.XXXXXX")
+pid=
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+mk=$build/tests/mknitro
+load=$build/bench/avload
+echo "bench: making documents (cold: $cold_docs fresh leaves) in $work"
+"$mk" init "$work/pki"
+"$mk" sign "$work/pki" "$work/warm.b64" --lines 1
+"$mk" sign "$work/pki" "$work/invalid.b64" --lines 1 --corrupt-sig
+"$mk" sign "$work/pki" "$work/cold.b64" --lines "$cold_docs" --fresh-leaf
+mkdir -p "$work/policies"
+$py - "$work" <<'EOF'
+import json, sys, os
+w = sys.argv[1]
+pcr = lambda i: bytes((i * 16 + j + 1) & 0xff for j in range(48)).hex()
+json.dump({"id": "bench-nitro", "version": 1,
+           "evidence": {"aws-nitro": {"pcr%d" % i: [pcr(i)] for i in range(3)}}},
+          open(os.path.join(w, "policies", "bench-nitro.json"), "w"))
+for name in ("warm", "cold", "invalid"):
+    with open(os.path.join(w, name + ".b64")) as f, \
+         open(os.path.join(w, name + ".bodies"), "w") as out:
+        for line in f:
+            out.write(json.dumps({"policy": "bench-nitro", "evidence": [
+                {"type": "aws-nitro", "data": line.strip()}]}) + "\n")
+EOF
+
+"$build/attestd" --listen 127.0.0.1:0 --port-file "$work/port" \
+    --state-dir "$work/state" --policies "$work/policies" \
+    --trust-dir "$work/pki/trust" --rate-per-ip 0 --max-conns-per-ip 0 \
+    --log-level warn 2>"$work/attestd.log" &
+pid=$!
+for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(cat "$work/port")
+echo "bench: attestd pid $pid on 127.0.0.1:$port, $cores cores"
+
+metric() {
+	$py - "$port" "$1" <<'EOF'
+import sys, urllib.request
+t = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1]).read().decode()
+for l in t.splitlines():
+    if l.startswith(sys.argv[2] + " "):
+        print(l.split()[1]); break
+else:
+    print(0)
+EOF
+}
+
+: >"$work/results.jsonl"
+for scen in warm cold invalid; do
+	want='"status":"affirming"'
+	[ "$scen" = invalid ] && want='"status":"contraindicated"'
+	for c in $clients; do
+		m0=$(metric attestd_chain_cache_misses_total)
+		out=$("$load" -p "$port" -c "$c" -d "$secs" -w 1 -e "$want" \
+		    "$work/$scen.bodies") || true
+		m1=$(metric attestd_chain_cache_misses_total)
+		echo "{\"scenario\": \"nitro-$scen\", \"misses\": $((m1 - m0)), \"result\": $out}" \
+		    >>"$work/results.jsonl"
+		echo "  nitro-$scen c=$c: $out"
+	done
+done
+
+echo "bench: openssl speed (same machine, same run)"
+openssl speed -seconds 3 ecdsap384 ecdsap256 2>/dev/null >"$work/speed.txt"
+
+if [ "$soak" -gt 0 ]; then
+	echo "bench: soak ${soak}s at 2 clients (RSS of attestd every 10 s)"
+	: >"$work/rss.txt"
+	"$load" -p "$port" -c 2 -d "$soak" -w 0 -e '"status":"affirming"' \
+	    "$work/warm.bodies" >"$work/soak.json" &
+	lpid=$!
+	while kill -0 "$lpid" 2>/dev/null; do
+		awk '/VmRSS/ {print $2}' "/proc/$pid/status" >>"$work/rss.txt"
+		sleep 10
+	done
+	wait "$lpid" || true
+fi
+
+AV_BENCH_OUT=${AV_BENCH_OUT:-$build/bench-results.json}
+$py - "$work" "$cores" "$AV_BENCH_OUT" <<'EOF'
+import json, os, re, sys
+w, cores, outp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+speed = {}
+for l in open(os.path.join(w, "speed.txt")):
+    m = re.match(r"\s*(\d+) bits ecdsa \((nistp\d+)\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)", l)
+    if m:
+        speed[m.group(2)] = (float(m.group(3)), float(m.group(4)))
+s256, v256 = speed["nistp256"]
+s384, v384 = speed["nistp384"]
+verifies = {"nitro-warm": 1, "nitro-cold": 3, "nitro-invalid": 1}
+rows = []
+print()
+print("P-384 verify/s %.0f, P-256 sign/s %.0f (openssl speed, one core); %d cores" % (v384, s256, cores))
+print("%-14s %7s %10s %9s %9s %10s %7s %7s" % ("scenario", "clients", "verdicts/s", "p50 ms", "p99 ms", "floor/s", "ratio", "errors"))
+for line in open(os.path.join(w, "results.jsonl")):
+    r = json.loads(line)
+    res = r["result"]
+    per_core = 1.0 / (verifies[r["scenario"]] / v384 + 1.0 / s256)
+    floor = per_core * min(res["clients"], cores)
+    ratio = res["rps"] / floor
+    rows.append(dict(r, floor=floor, ratio=ratio))
+    print("%-14s %7d %10.1f %9.3f %9.3f %10.1f %6.0f%% %7d" % (
+        r["scenario"], res["clients"], res["rps"], res["p50_ms"], res["p99_ms"],
+        floor, 100 * ratio, res["errors"]))
+doc = {"cores": cores, "openssl": {"p384_verify_s": v384, "p384_sign_s": s384,
+       "p256_verify_s": v256, "p256_sign_s": s256}, "rows": rows}
+rss = os.path.join(w, "rss.txt")
+if os.path.exists(rss):
+    kb = [int(x) for x in open(rss).read().split()]
+    soak = json.load(open(os.path.join(w, "soak.json")))
+    doc["soak"] = {"rss_kb": kb, "result": soak}
+    print("soak: %d verdicts/s, p99 %.3f ms, errors %d; RSS first %d KiB, last %d KiB, max %d KiB" % (
+        soak["rps"], soak["p99_ms"], soak["errors"], kb[0], kb[-1], max(kb)))
+json.dump(doc, open(outp, "w"), indent=1)
+print("results: " + outp)
+EOF
