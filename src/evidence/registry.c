@@ -11,8 +11,6 @@ extern const struct av_backend av_backend_nitro;
 extern const struct av_backend av_backend_nitrotpm;
 extern const struct av_backend av_backend_tdx;
 extern const struct av_backend av_backend_tpm;
-extern const struct av_backend av_backend_azure_snp_vtpm;
-extern const struct av_backend av_backend_azure_tdx_vtpm;
 extern const struct av_backend av_backend_snp;
 extern const struct av_backend av_backend_nvgpu;
 
@@ -21,8 +19,6 @@ static const struct av_backend *const av_backend_list[] = {
 	&av_backend_nitrotpm,
 	&av_backend_tdx,
 	&av_backend_tpm,
-	&av_backend_azure_snp_vtpm,
-	&av_backend_azure_tdx_vtpm,
 	&av_backend_snp,
 	&av_backend_nvgpu,
 	NULL
