@@ -2,10 +2,11 @@
  * attestd - challenge nonces: 32 random bytes, single use, short-lived.
  *
  * Entries live in a ring in issue order (which, with one lifetime, is
- * expiry order) with a hash index over it.  An entry is kept for one
- * more lifetime after it expires so a late use is told "expired" (410)
- * rather than "unknown"; when the ring is full the oldest expired entry
- * makes room, and if none has expired the store refuses (503).
+ * expiry order) with a hash index over it.  An entry is kept for a while
+ * after it expires (RETAIN_S, or one more lifetime if longer) so a late
+ * use is told "expired" (410) rather than "unknown"; when the ring is
+ * full the oldest expired entry makes room, and if none has expired the
+ * store refuses (503).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@
 
 #include "attestd.h"
 
-#define NONE	UINT32_MAX
+#define NONE		UINT32_MAX
+#define RETAIN_S	600	/* expired entries kept at least this long */
 
 struct nonce {
 	uint8_t		v[32];
@@ -31,7 +33,7 @@ static struct nonce	*ring;
 static size_t		 cap, head, count;	/* oldest at head */
 static uint32_t		*buckets;
 static size_t		 nbuckets;
-static int64_t		 ttl;
+static int64_t		 ttl, retain;
 
 static size_t
 bucket_of(const uint8_t *v)
@@ -53,6 +55,7 @@ avd_nonce_init(size_t max, int64_t ttl_s)
 	cap = max;
 	nbuckets = max < 1024 ? 1024 : max;
 	ttl = ttl_s;
+	retain = ttl_s > RETAIN_S ? ttl_s : RETAIN_S;
 	if ((ring = calloc(cap, sizeof(*ring))) == NULL ||
 	    (buckets = malloc(nbuckets * sizeof(*buckets))) == NULL)
 		return -1;
@@ -76,14 +79,14 @@ unlink_slot(uint32_t slot)
 	}
 }
 
-/* Drop the oldest entries while they are past expiry + one lifetime. */
+/* Drop the oldest entries while they are past expiry + retain. */
 static void
 purge(int64_t now, bool make_room)
 {
 	while (count > 0) {
 		struct nonce *n = &ring[head];
 
-		if (n->expires + ttl >= now &&
+		if (n->expires + retain >= now &&
 		    !(make_room && count == cap && n->expires < now))
 			break;
 		unlink_slot((uint32_t)head);

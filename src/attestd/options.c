@@ -473,6 +473,8 @@ avd_opts_load(int argc, char **argv, struct avd_opts *o, bool *check)
 	rc = 0;
  out:
 	avd_opts_cleanup(&cli);
+	if (rc != 0)
+		avd_opts_cleanup(o);
 	return rc;
 }
 

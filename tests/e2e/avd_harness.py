@@ -47,6 +47,10 @@ def require_tools():
             sys.exit(SKIP)
 
 
+# Daemons that exited with a non-zero status (a sanitizer report, a crash).
+BAD_EXITS = []
+
+
 class Failures:
     """Collect check results; print one line per check."""
 
@@ -68,6 +72,9 @@ class Failures:
         return self.check(got == want, what, "got %r, want %r" % (got, want))
 
     def done(self):
+        for name, rc, log in BAD_EXITS:
+            self.check(False, "%s exited cleanly" % name,
+                       "status %s; log tail:\n%s" % (rc, log[-3000:]))
         print("%d passed, %d failed" % (self.passed, self.failed))
         return 0 if self.failed == 0 else 1
 
@@ -135,6 +142,9 @@ class Daemon:
         self.log.close()
         rc = self.proc.returncode
         self.proc = None
+        if rc != 0:
+            BAD_EXITS.append((os.path.basename(self.log_path), rc,
+                              self.log_text()))
         return rc
 
     def request(self, method, path, body=None, headers=None, ctype=None):
