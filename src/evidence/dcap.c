@@ -3,6 +3,7 @@
  * extensions, the QE report, TCB info / enclave identity documents and
  * TCB level selection (see dcap.h for the references).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1007,14 +1008,75 @@ dcap_qe_identity_free(struct dcap_qe_identity *qi)
 }
 
 /*
+ * Signatures of collateral documents already checked, keyed by SHA-256
+ * of (signed bytes, signature, signer key).  A memo of a pure function:
+ * the same TCB info verified for every quote of a platform costs one
+ * hash, not one ECDSA verification (DESIGN.md s.7: verified collateral is
+ * cached per process).  Only successes are remembered.
+ */
+#define SIGMEMO_N	64
+
+static pthread_mutex_t	 sigmemo_mtx = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t		 sigmemo[SIGMEMO_N][32];	/* guarded */
+static size_t		 sigmemo_n, sigmemo_next;	/* guarded */
+
+static int
+sigmemo_key(const struct dcap_signed *d, EVP_PKEY *pk, uint8_t key[32])
+{
+	static const char	 tag[] = "attestd dcap sig v1";
+	unsigned char		*der = NULL;
+	EVP_MD_CTX		*m;
+	unsigned int		 len = 0;
+	int			 n, rc = -1;
+
+	if ((n = i2d_PUBKEY(pk, &der)) <= 0 || (m = EVP_MD_CTX_new()) == NULL) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	if (EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(m, tag, sizeof(tag)) == 1 &&
+	    EVP_DigestUpdate(m, &d->body_len, sizeof(d->body_len)) == 1 &&
+	    EVP_DigestUpdate(m, d->text + d->body_off, d->body_len) == 1 &&
+	    EVP_DigestUpdate(m, d->sig, sizeof(d->sig)) == 1 &&
+	    EVP_DigestUpdate(m, der, (size_t)n) == 1 &&
+	    EVP_DigestFinal_ex(m, key, &len) == 1 && len == 32)
+		rc = 0;
+	EVP_MD_CTX_free(m);
+	OPENSSL_free(der);
+	return rc;
+}
+
+/*
  * ECDSA P-256 / SHA-256 over the signed span.  Returns 0, or -1 with e
  * (AV_E_SIGNATURE).
  */
 int
 dcap_signed_verify(const struct dcap_signed *d, EVP_PKEY *pk, struct av_err *e)
 {
-	return av_ecdsa_verify_rs(pk, EVP_sha256(), d->text + d->body_off,
-	    d->body_len, d->sig, 32, d->sig + 32, 32, e);
+	uint8_t	key[32];
+	bool	keyed, hit = false;
+
+	keyed = sigmemo_key(d, pk, key) == 0;
+	if (keyed) {
+		pthread_mutex_lock(&sigmemo_mtx);
+		for (size_t i = 0; i < sigmemo_n && !hit; i++)
+			hit = memcmp(sigmemo[i], key, 32) == 0;
+		pthread_mutex_unlock(&sigmemo_mtx);
+		if (hit)
+			return 0;
+	}
+	if (av_ecdsa_verify_rs(pk, EVP_sha256(), d->text + d->body_off,
+	    d->body_len, d->sig, 32, d->sig + 32, 32, e) != 0)
+		return -1;
+	if (keyed) {
+		pthread_mutex_lock(&sigmemo_mtx);
+		memcpy(sigmemo[sigmemo_next], key, 32);
+		sigmemo_next = (sigmemo_next + 1) % SIGMEMO_N;
+		if (sigmemo_n < SIGMEMO_N)
+			sigmemo_n++;
+		pthread_mutex_unlock(&sigmemo_mtx);
+	}
+	return 0;
 }
 
 /* ---- QE identity ------------------------------------------------------- */
