@@ -107,6 +107,7 @@ avd_cfg_clear(void)
 	avd_cfg_release(old);
 }
 
+/* Whether a snapshot with trust anchors and a verdict key is installed. */
 bool
 avd_ready(void)
 {

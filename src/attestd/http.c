@@ -60,6 +60,7 @@ static const struct route routes[] = {
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 
+/* Monotonic clock in seconds (latency, rate limits). */
 double
 avd_mono(void)
 {

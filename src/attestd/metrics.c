@@ -50,6 +50,7 @@ find(struct series *v, size_t *n, const char *a, const char *b,
 	return &v[(*n)++];
 }
 
+/* Count one HTTP request; route must be a static string. */
 void
 avd_metrics_request(const char *route, unsigned code)
 {
@@ -61,7 +62,10 @@ avd_metrics_request(const char *route, unsigned code)
 	pthread_mutex_unlock(&mtx);
 }
 
-/* platform: a backend name (static); status: av_status_str() (static). */
+/*
+ * Count one appraised item.  platform: a backend name (static); status:
+ * av_status_str() (static).
+ */
 void
 avd_metrics_verdict(const char *platform, const char *status)
 {
@@ -73,6 +77,7 @@ avd_metrics_verdict(const char *platform, const char *status)
 	pthread_mutex_unlock(&mtx);
 }
 
+/* Observe one verification latency (seconds). */
 void
 avd_metrics_latency(double sec)
 {
@@ -85,6 +90,7 @@ avd_metrics_latency(double sec)
 	pthread_mutex_unlock(&mtx);
 }
 
+/* Count a reload by result. */
 void
 avd_metrics_reload(bool ok)
 {

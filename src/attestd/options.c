@@ -351,6 +351,7 @@ usage(FILE *f)
 	fprintf(f, "  %-32s %s\n", "--help", "this text");
 }
 
+/* Free every string of o (o itself is the caller's); idempotent. */
 void
 avd_opts_cleanup(struct avd_opts *o)
 {

@@ -30,6 +30,7 @@ struct avd_tokens {
 	struct token	 v[MAX_TOKENS];
 };
 
+/* Free a token set (NULL-safe). */
 void
 avd_tokens_free(struct avd_tokens *t)
 {
