@@ -13,6 +13,9 @@ extern const struct av_backend av_backend_tdx;
 extern const struct av_backend av_backend_tpm;
 extern const struct av_backend av_backend_snp;
 extern const struct av_backend av_backend_nvgpu;
+extern const struct av_backend av_backend_azure_snp_vtpm;
+extern const struct av_backend av_backend_azure_tdx_vtpm;
+extern const struct av_backend av_backend_gce_tpm;
 
 static const struct av_backend *const av_backend_list[] = {
 	&av_backend_nitro,
@@ -21,6 +24,9 @@ static const struct av_backend *const av_backend_list[] = {
 	&av_backend_tpm,
 	&av_backend_snp,
 	&av_backend_nvgpu,
+	&av_backend_azure_snp_vtpm,
+	&av_backend_azure_tdx_vtpm,
+	&av_backend_gce_tpm,
 	NULL
 };
 

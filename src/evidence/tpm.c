@@ -251,8 +251,12 @@ tpm_sig_set_raw(const uint8_t *p, size_t n, struct tpm_quote *q,
 
 /* ---- AK public keys --------------------------------------------------- */
 
-static EVP_PKEY *
-rsa_pkey(const uint8_t *n, size_t nlen, uint32_t exponent)
+/*
+ * RSA public key from a big-endian modulus and exponent (JWK "n"/"e",
+ * TPM unique.rsa).  Returns a new key (caller frees) or NULL.
+ */
+EVP_PKEY *
+tpm_rsa_pkey(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen)
 {
 	OSSL_PARAM_BLD	*bld = NULL;
 	OSSL_PARAM	*params = NULL;
@@ -260,9 +264,10 @@ rsa_pkey(const uint8_t *n, size_t nlen, uint32_t exponent)
 	EVP_PKEY	*pk = NULL;
 	BIGNUM		*bn = NULL, *be = NULL;
 
+	if (nlen == 0 || nlen > 1024 || elen == 0 || elen > 8)
+		return NULL;
 	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL ||
-	    (be = BN_new()) == NULL ||
-	    BN_set_word(be, exponent == 0 ? 65537 : exponent) != 1)
+	    (be = BN_bin2bn(e, (int)elen, NULL)) == NULL)
 		goto out;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) != 1 ||
@@ -292,9 +297,10 @@ rsa_pkey(const uint8_t *n, size_t nlen, uint32_t exponent)
 int
 tpm_public_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out, struct av_err *e)
 {
-	uint8_t		 pt[2 * 48];
+	uint8_t		 pt[2 * 48], eb[4];
 	const char	*curve;
 	size_t		 fs;
+	uint32_t	 exp;
 	EVP_PKEY	*pk;
 
 	*out = NULL;
@@ -306,8 +312,13 @@ tpm_public_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out, struct av_err *e)
 			return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
 			    "tpm: AK is an RSA key under 2048 bits or with a "
 			    "modulus of the wrong size");
-		pk = rsa_pkey(pub->unique.rsa.buffer, pub->unique.rsa.size,
-		    pub->parameters.rsaDetail.exponent);
+		exp = pub->parameters.rsaDetail.exponent;
+		if (exp == 0)
+			exp = 65537;
+		for (int i = 0; i < 4; i++)
+			eb[i] = (uint8_t)(exp >> (24 - 8 * i));
+		pk = tpm_rsa_pkey(pub->unique.rsa.buffer, pub->unique.rsa.size,
+		    eb, sizeof(eb));
 		break;
 	case TPM2_ALG_ECC:
 		switch (pub->parameters.eccDetail.curveID) {
@@ -1893,15 +1904,15 @@ tpm_parse(const struct av_evidence *in, void **out, struct av_err *e)
 }
 
 /*
- * Verify: quote signature and PCR digest (fatal), AK trust (fatal), nonce
- * binding (reasons), event log replay (fatal).
+ * Verify TPM evidence whose AK is trusted by certificate or enrolment:
+ * quote signatures and PCR digests (fatal), AK trust (fatal), nonce
+ * binding (reasons), event log replay (fatal).  policy is the compiled
+ * tpm section or NULL.  Returns 0, or -1 with e set.
  */
-static int
-tpm_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
-    struct av_submod *sm, struct av_err *e)
+int
+tpm_ev_verify(struct tpm_ev *ev, const struct av_ctx *ctx,
+    const struct tpm_pol *policy, struct av_submod *sm, struct av_err *e)
 {
-	struct tpm_ev	*ev = parsed;
-
 	if (tpm_quotes_verify(ev, e) != 0)
 		return -1;
 	if (tpm_ak_trust(ev, ctx, policy, e) != 0)
@@ -1911,6 +1922,13 @@ tpm_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	if (tpm_evlog_check(ev, e) != 0)
 		return -1;
 	return 0;
+}
+
+static int
+tpm_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
+    struct av_submod *sm, struct av_err *e)
+{
+	return tpm_ev_verify(parsed, ctx, policy, sm, e);
 }
 
 static int

@@ -147,6 +147,9 @@ AV_MUST_USE int	 tpm_ak_set_pkey(struct tpm_ev *, EVP_PKEY *, struct av_err *);
  */
 AV_MUST_USE int	 tpm_public_to_pkey(const TPMT_PUBLIC *, EVP_PKEY **out,
 		    struct av_err *e);
+/* RSA public key from big-endian n and e; NULL when invalid. */
+EVP_PKEY	*tpm_rsa_pkey(const uint8_t *n, size_t nlen, const uint8_t *e,
+		    size_t elen);
 /* Store one PCR value (bank, index, len must be the bank's size). */
 AV_MUST_USE int	 tpm_pcr_set(struct tpm_pcrs *, int bank, unsigned idx,
 		    const uint8_t *, size_t, struct av_err *e);
@@ -192,6 +195,14 @@ AV_MUST_USE int	 tpm_json_bytes(const json_t *, bool hex_ok, size_t max,
  * hex SHA-256 values for PCR 0, 1, ...  Returns 0, or -1 with e set.
  */
 AV_MUST_USE int	 tpm_pcrs_from_json(struct tpm_pcrs *, const json_t *,
+		    struct av_err *e);
+/*
+ * The whole verification of certificate- or enrolment-trusted evidence:
+ * tpm_quotes_verify, tpm_ak_trust, tpm_check_nonce, tpm_evlog_check.
+ * Returns 0, or -1 with e set.
+ */
+AV_MUST_USE int	 tpm_ev_verify(struct tpm_ev *, const struct av_ctx *,
+		    const struct tpm_pol *, struct av_submod *sm,
 		    struct av_err *e);
 /* Claims of the TPM part (new object), or NULL on ENOMEM. */
 json_t		*tpm_claims_json(const struct tpm_ev *);
