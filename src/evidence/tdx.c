@@ -814,39 +814,37 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	memset(c, 0, sizeof(*c));
 	/* 1. the request */
 	if (k->tcb_info != NULL) {
+		c->ti_src = "request";
 		if (dcap_tcb_info_parse((const uint8_t *)k->tcb_info,
 		    strlen(k->tcb_info), k->tcb_info_sig, &c->ti, &pe) != 0)
 			bad_doc(sm, TDX_I_TCB_INFO, &pe, st);
-		else {
-			c->ti_src = "request";
+		else
 			c->ti_chain = pem_chain(k->tcb_info_chain);
-		}
 	}
 	if (k->qe_identity != NULL) {
+		c->qi_src = "request";
 		if (dcap_qe_identity_parse((const uint8_t *)k->qe_identity,
 		    strlen(k->qe_identity), k->qe_identity_sig, &c->qi,
 		    &pe) != 0)
 			bad_doc(sm, TDX_I_QE_IDENTITY, &pe, st);
-		else {
-			c->qi_src = "request";
+		else
 			c->qi_chain = pem_chain(k->qe_identity_chain);
-		}
 	}
 	if (k->pck_crl != NULL) {
+		c->pck_crl_src = "request";
 		if ((c->pck_crl = comp_crl(k->pck_crl)) == NULL) {
 			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID,
 			    "tdx: collateral.pck_crl is not a CRL");
 			bad_doc(sm, TDX_I_PCK_CRL, &pe, st);
-		} else
-			c->pck_crl_src = "request";
+		}
 	}
 	if (k->root_ca_crl != NULL) {
+		c->root_crl_src = "request";
 		if ((c->root_crl = comp_crl(k->root_ca_crl)) == NULL) {
 			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID,
 			    "tdx: collateral.root_ca_crl is not a CRL");
 			bad_doc(sm, TDX_I_ROOT_CRL, &pe, st);
-		} else
-			c->root_crl_src = "request";
+		}
 	}
 	if (ctx->coll == NULL)
 		return 0;
@@ -858,12 +856,14 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	    &pe) != 0) {
 		if (pe.code == AV_E_NOMEM)
 			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+		c->ti_src = "store";
 		bad_doc(sm, TDX_I_TCB_INFO, &pe, st);
 	}
 	if (c->qi == NULL && st[TDX_I_QE_IDENTITY] == TDX_C_ABSENT &&
 	    store_qe_identity(ctx->coll, ctx->now, c, &pe) != 0) {
 		if (pe.code == AV_E_NOMEM)
 			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+		c->qi_src = "store";
 		bad_doc(sm, TDX_I_QE_IDENTITY, &pe, st);
 	}
 	if (c->pck_crl == NULL && st[TDX_I_PCK_CRL] == TDX_C_ABSENT &&
@@ -879,44 +879,42 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	if (c->ti == NULL && st[TDX_I_TCB_INFO] == TDX_C_ABSENT &&
 	    av_pcs_tcb_info(ctx->coll, "tdx", q->pck_ext.fmspc, ctx->now, &d,
 	    &fe) == 0) {
+		c->ti_src = "pcs";
 		if (dcap_tcb_info_parse(d.body, d.len, NULL, &c->ti, &pe) != 0)
 			bad_doc(sm, TDX_I_TCB_INFO, &pe, st);
-		else {
-			c->ti_src = "pcs";
+		else
 			c->ti_chain = pem_chain(d.chain);
-		}
 		av_pcs_doc_cleanup(&d);
 	}
 	if (c->qi == NULL && st[TDX_I_QE_IDENTITY] == TDX_C_ABSENT &&
 	    av_pcs_qe_identity(ctx->coll, "tdx", ctx->now, &d, &fe) == 0) {
+		c->qi_src = "pcs";
 		if (dcap_qe_identity_parse(d.body, d.len, NULL, &c->qi,
 		    &pe) != 0)
 			bad_doc(sm, TDX_I_QE_IDENTITY, &pe, st);
-		else {
-			c->qi_src = "pcs";
+		else
 			c->qi_chain = pem_chain(d.chain);
-		}
 		av_pcs_doc_cleanup(&d);
 	}
 	ca = issuer_cn_contains(q->pck, "Processor") ? "processor" : "platform";
 	if (c->pck_crl == NULL && st[TDX_I_PCK_CRL] == TDX_C_ABSENT &&
 	    av_pcs_pck_crl(ctx->coll, ca, ctx->now, &d, &fe) == 0) {
+		c->pck_crl_src = "pcs";
 		if ((c->pck_crl = av_pcs_crl_decode(d.body, d.len)) == NULL) {
 			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID,
 			    "tdx: PCS returned a PCK CRL that does not parse");
 			bad_doc(sm, TDX_I_PCK_CRL, &pe, st);
-		} else
-			c->pck_crl_src = "pcs";
+		}
 		av_pcs_doc_cleanup(&d);
 	}
 	if (c->root_crl == NULL && st[TDX_I_ROOT_CRL] == TDX_C_ABSENT &&
 	    av_pcs_root_ca_crl(ctx->coll, ctx->now, &d, &fe) == 0) {
+		c->root_crl_src = "pcs";
 		if ((c->root_crl = av_pcs_crl_decode(d.body, d.len)) == NULL) {
 			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID, "tdx: PCS "
 			    "returned a root CA CRL that does not parse");
 			bad_doc(sm, TDX_I_ROOT_CRL, &pe, st);
-		} else
-			c->root_crl_src = "pcs";
+		}
 		av_pcs_doc_cleanup(&d);
 	}
 	return 0;
@@ -1475,7 +1473,7 @@ tcb_decide(struct tdx_quote *q, const struct av_ctx *ctx,
 		if (json_array_size(hit) > 0)
 			av_submod_reason(sm, AV_E_POLICY_VIOLATION,
 			    AV_STATUS_CONTRAINDICATED, "tcb.advisory_ids",
-			    json_incref(pol->adv_reject), hit,
+			    json_deep_copy(pol->adv_reject), hit,
 			    "tdx: platform affected by an advisory the policy "
 			    "rejects");
 		else

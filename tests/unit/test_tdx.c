@@ -1147,6 +1147,10 @@ test_collateral_invalid(void **state)
 	r = find_reason(&res->submods[0], "collateral_invalid",
 	    "collateral.tcb_info");
 	assert_string_equal(sev(r), "contraindicated");
+	assert_string_equal(claim_str(&res->submods[0],
+	    "collateral.tcb_info.state"), "invalid");
+	assert_string_equal(claim_str(&res->submods[0],
+	    "collateral.tcb_info.source"), "request");
 	av_result_free(res);
 	/* a CRL companion that is not a CRL */
 	res = run_item(avt_tdx_item(F->t, p, n, F->tcb, F->qe, "abcd", NULL),
