@@ -66,7 +66,10 @@ url_decode(const char *s)
 	return out;
 }
 
-/* Base URL without trailing slashes, or NULL when none is configured. */
+/*
+ * Base URL without trailing slashes: the configured one, else Intel's
+ * PCS.  NULL only without a store.
+ */
 static const char *
 base_url(struct av_collateral *c, size_t *len)
 {
@@ -74,9 +77,11 @@ base_url(struct av_collateral *c, size_t *len)
 	const char			*b;
 	size_t				 n;
 
-	if (c == NULL || (cfg = av_collateral_cfg(c)) == NULL ||
-	    (b = cfg->intel_pcs_url) == NULL || *b == '\0')
+	if (c == NULL)
 		return NULL;
+	cfg = av_collateral_cfg(c);
+	if (cfg == NULL || (b = cfg->intel_pcs_url) == NULL || *b == '\0')
+		b = AV_INTEL_PCS_DEFAULT;
 	n = strlen(b);
 	while (n > 0 && b[n - 1] == '/')
 		n--;

@@ -32,8 +32,8 @@ struct av_pcs_doc {
 void	av_pcs_doc_cleanup(struct av_pcs_doc *);
 
 /*
- * Fetch from the configured PCS/PCCS (av_collateral_cfg(c)->intel_pcs_url)
- * through the collateral cache.  A cached copy whose own nextUpdate is
+ * Fetch from the configured PCS/PCCS (av_collateral_cfg(c)->intel_pcs_url,
+ * Intel's PCS when unset) through the collateral cache.  A cached copy whose own nextUpdate is
  * not after now is refreshed when possible (else returned as is: the
  * caller reports it expired).  platform is "tdx" or "sgx".  Errors:
  * AV_E_COLLATERAL_MISSING (no base URL, offline and not cached, HTTP
