@@ -809,6 +809,7 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	struct tdx_companions	*k = &q->comp;
 	struct av_pcs_doc	 d;
 	struct av_err		 fe = { 0 }, pe = { 0 };
+	const struct av_coll_fetch_cfg *fc;
 	const char		*ca;
 
 	memset(c, 0, sizeof(*c));
@@ -875,7 +876,10 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	    X509_get_subject_name(root), ctx->now)) != NULL)
 		c->root_crl_src = "store";
 
-	/* 3. Intel PCS / PCCS (or its cached copies) */
+	/* 3. Intel PCS / PCCS (or its cached copies), if either can answer */
+	fc = av_collateral_cfg(ctx->coll);
+	if (fc == NULL || (!fc->online && fc->cache_dir == NULL))
+		return 0;
 	if (c->ti == NULL && st[TDX_I_TCB_INFO] == TDX_C_ABSENT &&
 	    av_pcs_tcb_info(ctx->coll, "tdx", q->pck_ext.fmspc, ctx->now, &d,
 	    &fe) == 0) {
