@@ -1510,10 +1510,15 @@ snp_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 		    "the TCB certified by the VCEK/VLEK");
 		goto out;
 	}
-	/* The certificate is of the kind SIGNER_INFO names. */
+	/*
+	 * The certificate is of the kind SIGNER_INFO names, and from that
+	 * hierarchy of AMD's: VLEKs under an ASVK, VCEKs under an ASK.
+	 */
 	if ((lk == SNP_CERT_VCEK && vlek) || (lk == SNP_CERT_VLEK && !vlek) ||
 	    (vlek && d->ext.hwid_len != 0) ||
-	    (!vlek && d->ext.csp_id[0] != '\0')) {
+	    (!vlek && d->ext.csp_id[0] != '\0') ||
+	    (chainp != SNP_PRODUCT_UNKNOWN &&
+	    (strncmp(d->ask_cn, "SEV-VLEK-", 9) == 0) != vlek)) {
 		AV_FAIL(e, AV_E_BINDING, "sev-snp: certificate kind differs "
 		    "from the report's SIGNING_KEY (VCEK/VLEK)");
 		goto out;

@@ -216,15 +216,42 @@ hexarg(const char *s, uint8_t **out, size_t *len)
 }
 
 /* One request body (new reference). */
+/* The VCEK/VLEK for o (one per run, so --lines shares one chain). */
+static X509 *
+leaf_for(const struct opts *o, struct avt_snp_pki *k, EVP_PKEY *key)
+{
+	struct avt_snp_leaf_spec l = { 0 };
+	int64_t			 now = (int64_t)time(NULL);
+	uint8_t			 chip[64];
+	size_t			 hl = o->prod == 2 ? 8 : 64;
+	X509			*leaf;
+
+	for (size_t i = 0; i < hl; i++)
+		chip[i] = (uint8_t)(i * 7 + 1);
+	l.vlek = o->vlek;
+	l.product_name = PROD[o->prod];
+	if (!o->vlek) {
+		l.hwid = chip;
+		l.hwid_len = hl;
+	} else
+		l.csp_id = "CN=cc-test.example.com";
+	l.tcb = TCB[o->prod];
+	l.fmc = o->prod == 2;
+	l.not_before = now - 86400;
+	l.not_after = now + 7 * 365 * 86400LL;
+	l.serial_zero = true;
+	if ((leaf = avt_snp_leaf_new(k, &l, key)) == NULL)
+		die("signing");
+	return leaf;
+}
+
 static json_t *
 body(const char *dir, const struct opts *o, struct avt_snp_pki *k,
-    EVP_PKEY *key, bool fresh, uint8_t raw[AVT_SNP_REPORT_LEN])
+    EVP_PKEY *key, X509 *leaf, bool fresh, uint8_t raw[AVT_SNP_REPORT_LEN])
 {
 	struct avt_snp_fields	 f = { 0 };
-	struct avt_snp_leaf_spec l = { 0 };
 	uint8_t			 rep[AVT_SNP_REPORT_LEN], chip[64];
-	int64_t			 now = (int64_t)time(NULL);
-	X509			*leaf, *ca = o->vlek ? k->asvk : k->ask;
+	X509			*ca = o->vlek ? k->asvk : k->ask;
 	json_t			*it, *certs, *b;
 	char			*s;
 	size_t			 hl = o->prod == 2 ? 8 : 64;
@@ -260,26 +287,12 @@ body(const char *dir, const struct opts *o, struct avt_snp_pki *k,
 		av_sha512(cat, n, f.report_data);
 		free(cat);
 	}
-	l.vlek = o->vlek;
-	l.product_name = PROD[o->prod];
-	if (!o->vlek) {
-		l.hwid = chip;
-		l.hwid_len = hl;
-	} else
-		l.csp_id = "CN=cc-test.example.com";
-	l.tcb = TCB[o->prod];
-	l.fmc = o->prod == 2;
-	l.not_before = now - 86400;
-	l.not_after = now + 7 * 365 * 86400LL;
-	l.serial_zero = true;
-	if ((leaf = avt_snp_leaf_new(k, &l, key)) == NULL ||
-	    avt_snp_report(&f, key, rep) != 0)
+	if (avt_snp_report(&f, key, rep) != 0)
 		die("signing");
 	if (o->corrupt)
 		rep[0x2A0] ^= 1;
 	if (o->raw) {
 		memcpy(raw, rep, sizeof(rep));
-		X509_free(leaf);
 		return NULL;
 	}
 	s = av_b64_encode(rep, sizeof(rep));
@@ -331,7 +344,6 @@ body(const char *dir, const struct opts *o, struct avt_snp_pki *k,
 	}
 	if (o->policy != NULL)
 		json_object_set_new(b, "policy", json_string(o->policy));
-	X509_free(leaf);
 	return b;
 }
 
@@ -357,6 +369,7 @@ cmd_body(const char *dir, const char *out, int argc, char **argv)
 	struct opts		 o = { .version = 3, .form = "certs" };
 	struct avt_snp_pki	 k = { 0 };
 	EVP_PKEY		*key;
+	X509			*leaf;
 	FILE			*f;
 	int			 c;
 
@@ -425,11 +438,12 @@ cmd_body(const char *dir, const char *out, int argc, char **argv)
 	k.ask_key = load_key(dir, "pki/", PROD[o.prod], "-ask.key");
 	k.asvk_key = load_key(dir, "pki/", PROD[o.prod], "-asvk.key");
 	key = load_key(dir, "pki/", "leaf", ".key");
+	leaf = leaf_for(&o, &k, key);
 	if ((f = fopen(out, "wb")) == NULL)
 		die(out);
 	for (long i = 0; i < (o.lines > 0 ? o.lines : 1); i++) {
 		uint8_t	 raw[AVT_SNP_REPORT_LEN];
-		json_t	*b = body(dir, &o, &k, key, o.lines > 0, raw);
+		json_t	*b = body(dir, &o, &k, key, leaf, o.lines > 0, raw);
 		char	*s;
 
 		if (o.raw) {
@@ -444,6 +458,7 @@ cmd_body(const char *dir, const char *out, int argc, char **argv)
 	}
 	if (fclose(f) != 0)
 		die(out);
+	X509_free(leaf);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(k.ask_key);
 	EVP_PKEY_free(k.asvk_key);

@@ -1117,6 +1117,22 @@ test_chain_invalid(void **state)
 	av_result_free(r);
 	X509_free(ev.leaf);
 
+	/* a VLEK report whose key an ASK certified */
+	spec_init(&s, 1, 3, true);
+	s.l.vlek = false;		/* issued by the ASK ... */
+	s.l.csp_id = "CN=cc-test.example.com";	/* ... looking like a VLEK */
+	build(&s, &ev);
+	s.form = FORM_NONE;
+	it = item_for(&s, &ev);
+	certs = json_object_get(it, "certs");
+	set_str(certs, "vlek", avt_snp_b64_der(ev.leaf));
+	set_str(certs, "ask", avt_snp_b64_der(ev.pki->ask));
+	set_str(certs, "ark", avt_snp_b64_der(ev.pki->ark));
+	r = run_item(it, NULL);
+	assert_failed(r, "binding_mismatch");
+	av_result_free(r);
+	X509_free(ev.leaf);
+
 	/* CPUID says Genoa, the certificates are Milan's */
 	spec_init(&s, 1, 3, false);
 	s.f.cpuid_mod = 0x11;

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# attestd SEV-SNP benchmark (a benchmark, not a test), beside bench/run.sh:
+# starts a Release attestd on a free loopback port with a test AMD PKI
+# (tests/mksnp; test ARKs through --trust-dir), drives it with bench/avload
+# and reports verdicts/s and p50/p99 latency at 1, 2 and 8 clients for
+#   snp-warm     one Milan v3 report with its VCEK, ASK, ARK and CRL in the
+#                request, again and again (chain cache and CRL check warm:
+#                one P-384 verification per report)
+#   snp-fresh    a different report (REPORT_ID) every time, same chain
+#   snp-invalid  a report with a bad signature (contraindicated verdict)
+# then runs `openssl speed ecdsap384 ecdsap256` in the same run and prints
+# the ratio of attestd's throughput to the crypto floor:
+#   floor per core = 1 / (1 / P-384 verify rate + 1 / P-256 sign rate)
+# multiplied by min(clients, cores).  Knobs as bench/run.sh:
+# AV_BENCH_SECONDS (5), AV_BENCH_CLIENTS ("1 2 8"), AV_BUILD_DIR
+# (build-bench), AV_BENCH_OUT (snp-bench-results.json in the build dir).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${AV_BUILD_DIR:-$root/build-bench}
+secs=${AV_BENCH_SECONDS:-5}
+clients=${AV_BENCH_CLIENTS:-1 2 8}
+cores=$(nproc)
+py=/usr/bin/python3
+
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$cores" --target attestd mksnp avload >/dev/null
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/attestd-snp-bench.XXXXXX")
+pid=
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+mk=$build/tests/mksnp
+load=$build/bench/avload
+echo "bench: making SEV-SNP reports in $work"
+"$mk" init "$work/snp"
+"$mk" body "$work/snp" "$work/warm.bodies" --policy bench-snp
+"$mk" body "$work/snp" "$work/fresh.bodies" --policy bench-snp --lines 2000
+"$mk" body "$work/snp" "$work/invalid.bodies" --policy bench-snp --corrupt-sig
+mkdir -p "$work/policies"
+meas=$($py -c 'print(bytes(0xA0 + j for j in range(48)).hex())')
+cat >"$work/policies/bench-snp.json" <<EOF
+{"id": "bench-snp", "version": 1,
+ "evidence": {"sev-snp": {"measurement": ["$meas"], "crl": "required",
+   "min_tcb": {"snp": 8}, "vmpl": [0], "guest_policy": {"debug": false}}}}
+EOF
+
+"$build/attestd" --listen 127.0.0.1:0 --port-file "$work/port" \
+    --state-dir "$work/state" --policies "$work/policies" \
+    --trust-dir "$work/snp/trust" --rate-per-ip 0 --max-conns-per-ip 0 \
+    --log-level warn 2>"$work/attestd.log" &
+pid=$!
+for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
+port=$(cat "$work/port")
+echo "bench: attestd pid $pid on 127.0.0.1:$port, $cores cores"
+
+: >"$work/results.jsonl"
+for scen in warm fresh invalid; do
+	want='"status":"affirming"'
+	[ "$scen" = invalid ] && want='"status":"contraindicated"'
+	for c in $clients; do
+		out=$("$load" -p "$port" -c "$c" -d "$secs" -w 1 -e "$want" \
+		    "$work/$scen.bodies") || true
+		echo "{\"scenario\": \"snp-$scen\", \"result\": $out}" \
+		    >>"$work/results.jsonl"
+		echo "  snp-$scen c=$c: $out"
+	done
+done
+
+echo "bench: openssl speed (same machine, same run)"
+openssl speed -seconds 3 ecdsap384 ecdsap256 2>/dev/null >"$work/speed.txt"
+
+AV_BENCH_OUT=${AV_BENCH_OUT:-$build/snp-bench-results.json}
+$py - "$work" "$cores" "$AV_BENCH_OUT" <<'EOF'
+import json, os, re, sys
+w, cores, outp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+speed = {}
+for l in open(os.path.join(w, "speed.txt")):
+    m = re.match(r"\s*(\d+) bits ecdsa \((nistp\d+)\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)", l)
+    if m:
+        speed[m.group(2)] = (float(m.group(3)), float(m.group(4)))
+s256, v256 = speed["nistp256"]
+s384, v384 = speed["nistp384"]
+rows = []
+print()
+print("P-384 verify/s %.0f, P-256 sign/s %.0f (openssl speed, one core); %d cores" % (v384, s256, cores))
+print("%-12s %7s %10s %9s %9s %10s %7s %7s" % ("scenario", "clients", "verdicts/s", "p50 ms", "p99 ms", "floor/s", "ratio", "errors"))
+for line in open(os.path.join(w, "results.jsonl")):
+    r = json.loads(line)
+    res = r["result"]
+    per_core = 1.0 / (1.0 / v384 + 1.0 / s256)
+    floor = per_core * min(res["clients"], cores)
+    ratio = res["rps"] / floor
+    rows.append(dict(r, floor=floor, ratio=ratio))
+    print("%-12s %7d %10.1f %9.3f %9.3f %10.1f %6.0f%% %7d" % (
+        r["scenario"], res["clients"], res["rps"], res["p50_ms"], res["p99_ms"],
+        floor, 100 * ratio, res["errors"]))
+json.dump({"cores": cores, "openssl": {"p384_verify_s": v384,
+           "p256_sign_s": s256}, "rows": rows}, open(outp, "w"), indent=1)
+print("results: " + outp)
+EOF
