@@ -60,7 +60,9 @@ struct avd_opts {
 	uint64_t	 max_conns;		/* connections in total */
 	uint64_t	 max_conns_per_ip;	/* connections per client address */
 	uint64_t	 conn_timeout_s;	/* idle connection timeout */
-	uint64_t	 threads;		/* 0: number of cores */
+	uint64_t	 threads;		/* HTTP threads; 0: cores */
+	uint64_t	 workers;		/* verification threads; 0: cores */
+	uint64_t	 max_queue;		/* verifications waiting (503) */
 	uint64_t	 verdict_ttl_s;		/* exp = iat + this */
 	uint64_t	 nonce_ttl_s;		/* challenge lifetime */
 	uint64_t	 max_nonces;		/* outstanding challenges */
@@ -212,6 +214,14 @@ struct avd_req {
 	bool			 too_large;
 	size_t			 discarded;	/* bytes dropped past the cap */
 	int			(*handler)(struct avd_req *);
+	/* Work done on a verification worker (connection suspended). */
+	bool			 deferred;	/* replies are stored, not queued */
+	bool			 worked;	/* the worker has run the handler */
+	bool			 pend;		/* a stored reply is waiting */
+	unsigned		 pend_status;
+	char			*pend_body;	/* owned until queued */
+	size_t			 pend_len;
+	const char		*pend_ctype;	/* static */
 	bool			 queued;	/* a response is queued */
 	unsigned		 status;	/* HTTP status sent */
 	const char		*route;		/* route label for metrics */

@@ -1,14 +1,16 @@
 /*
  * attestd - the HTTP front end on libmicrohttpd: one internal polling
- * thread per core (thread pool), routing, bounded request bodies, JSON
- * replies and errors, the access log and the drain on shutdown
- * (docs/api.md).
+ * thread per core (thread pool) for I/O, a pool of verification workers
+ * that suspended attest requests are handed to, routing, bounded request
+ * bodies, JSON replies and errors, the access log and the drain on
+ * shutdown (docs/api.md, docs/architecture.md s.5).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -85,6 +87,17 @@ queue_buf(struct avd_req *rq, unsigned status, char *body, size_t len,
 {
 	struct MHD_Response	*resp;
 	enum MHD_Result		 ret;
+
+	if (rq->deferred) {
+		/* On a worker: keep it for the MHD thread (no Allow here). */
+		free(rq->pend_body);
+		rq->pend = true;
+		rq->pend_status = status;
+		rq->pend_body = body;
+		rq->pend_len = len;
+		rq->pend_ctype = ctype;
+		return MHD_YES;
+	}
 
 	resp = MHD_create_response_from_buffer(len, body,
 	    MHD_RESPMEM_MUST_FREE);
@@ -310,6 +323,116 @@ body_append(struct avd_req *rq, const char *p, size_t n)
 	return true;
 }
 
+/* ---- verification workers ------------------------------------------ */
+
+static pthread_mutex_t	 wq_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 wq_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	 wq_idle_cv = PTHREAD_COND_INITIALIZER;
+static struct avd_req	**wq;		/* ring of suspended requests */
+static size_t		 wq_cap, wq_head, wq_n, wq_busy;
+static bool		 wq_stop;
+static pthread_t	*workers;
+static size_t		 nworkers;
+
+/*
+ * A worker runs the handler of a suspended request with replies stored
+ * in the request, then resumes the connection; the MHD thread queues the
+ * stored reply.  Nothing of rq is touched after the resume.
+ */
+static void *
+worker_main(void *arg)
+{
+	struct avd_req		*rq;
+	struct MHD_Connection	*conn;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&wq_mtx);
+		while (wq_n == 0 && !wq_stop)
+			pthread_cond_wait(&wq_cv, &wq_mtx);
+		if (wq_n == 0) {
+			pthread_mutex_unlock(&wq_mtx);
+			return NULL;
+		}
+		rq = wq[wq_head];
+		wq_head = (wq_head + 1) % wq_cap;
+		wq_n--;
+		wq_busy++;
+		pthread_mutex_unlock(&wq_mtx);
+
+		(void)rq->handler(rq);
+		rq->worked = true;
+		conn = rq->conn;
+		MHD_resume_connection(conn);
+
+		pthread_mutex_lock(&wq_mtx);
+		wq_busy--;
+		if (wq_n == 0 && wq_busy == 0)
+			pthread_cond_broadcast(&wq_idle_cv);
+		pthread_mutex_unlock(&wq_mtx);
+	}
+}
+
+static int
+workers_start(size_t n, size_t queue)
+{
+	if ((wq = calloc(queue, sizeof(*wq))) == NULL ||
+	    (workers = calloc(n, sizeof(*workers))) == NULL)
+		return -1;
+	wq_cap = queue;
+	wq_stop = false;
+	for (nworkers = 0; nworkers < n; nworkers++)
+		if (pthread_create(&workers[nworkers], NULL, worker_main,
+		    NULL) != 0)
+			return -1;
+	return 0;
+}
+
+/* Wait until no request is queued or running on a worker. */
+static void
+workers_wait_idle(void)
+{
+	pthread_mutex_lock(&wq_mtx);
+	while (wq_n > 0 || wq_busy > 0)
+		pthread_cond_wait(&wq_idle_cv, &wq_mtx);
+	pthread_mutex_unlock(&wq_mtx);
+}
+
+static void
+workers_stop(void)
+{
+	pthread_mutex_lock(&wq_mtx);
+	wq_stop = true;
+	pthread_cond_broadcast(&wq_cv);
+	pthread_mutex_unlock(&wq_mtx);
+	for (size_t i = 0; i < nworkers; i++)
+		pthread_join(workers[i], NULL);
+	free(workers);
+	free(wq);
+	workers = NULL;
+	wq = NULL;
+	nworkers = wq_cap = wq_head = wq_n = 0;
+}
+
+/* Suspend rq and hand it to a worker, or answer 503 when the queue is full. */
+static enum MHD_Result
+submit(struct avd_req *rq)
+{
+	pthread_mutex_lock(&wq_mtx);
+	if (wq_n == wq_cap || wq_stop) {
+		pthread_mutex_unlock(&wq_mtx);
+		return avd_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "overloaded", "too many verifications waiting; retry later");
+	}
+	rq->deferred = true;
+	MHD_suspend_connection(rq->conn);
+	wq[(wq_head + wq_n) % wq_cap] = rq;
+	wq_n++;
+	pthread_cond_signal(&wq_cv);
+	pthread_mutex_unlock(&wq_mtx);
+	return MHD_YES;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -338,12 +461,27 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_size = 0;
 		return ok ? MHD_YES : MHD_NO;
 	}
+	if (rq->worked) {
+		/* Resumed after a worker: queue what it stored. */
+		char *body = rq->pend_body;
+
+		rq->deferred = false;
+		rq->pend_body = NULL;
+		if (!rq->pend)
+			return MHD_NO;
+		rq->pend = false;
+		rq->worked = false;
+		return queue_buf(rq, rq->pend_status, body, rq->pend_len,
+		    rq->pend_ctype, NULL);
+	}
 	if (rq->queued)
 		return MHD_YES;
 	if (rq->too_large)
 		return avd_reply_error(rq, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "body_too_large",
 		    "request body exceeds the configured limit");
+	if (rq->handler == avd_h_attest && nworkers > 0)
+		return submit(rq);
 	return rq->handler(rq);
 }
 
@@ -401,6 +539,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(rq->ctype);
 	free(rq->body);
 	free(rq->admin);
+	free(rq->pend_body);
 	free(rq);
 	atomic_fetch_sub(&inflight, 1);
 }
@@ -564,14 +703,14 @@ avd_http_start(const struct avd_opts *o)
 	struct MHD_OptionItem	 opts[16];
 	unsigned		 flags, port = 0, threads;
 	int			 family = AF_INET, i = 0;
-	char			 pbuf[16], tbuf[16];
+	char			 pbuf[16], tbuf[16], wbuf[16];
 
 	avd_options = o;
 	if ((listen_fd = open_listener(o->listen, &family, &port)) == -1)
 		return -1;
 	threads = o->threads ? (unsigned)o->threads : ncores();
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+	    MHD_USE_ERROR_LOG | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (o->tls_cert != NULL) {
@@ -622,12 +761,21 @@ avd_http_start(const struct avd_opts *o)
 		    NULL);
 		goto fail;
 	}
+	if (workers_start(o->workers ? (size_t)o->workers : ncores(),
+	    o->max_queue ? (size_t)o->max_queue : 1) == -1) {
+		av_log(AV_LOG_ERROR, "workers_start_failed", NULL);
+		MHD_stop_daemon(mhd);
+		mhd = NULL;
+		goto fail;
+	}
 	snprintf(pbuf, sizeof(pbuf), "%u", port);
 	snprintf(tbuf, sizeof(tbuf), "%u", threads);
 	if (o->port_file != NULL)
 		write_port_file(o->port_file, port);
+	snprintf(wbuf, sizeof(wbuf), "%zu", nworkers);
 	av_log(AV_LOG_INFO, "listening", "listen", o->listen, "port", pbuf,
-	    "scheme", o->tls_cert ? "https" : "http", "threads", tbuf, NULL);
+	    "scheme", o->tls_cert ? "https" : "http", "threads", tbuf,
+	    "workers", wbuf, NULL);
 	return 0;
  fail:
 	close(listen_fd);
@@ -660,8 +808,11 @@ avd_http_stop(int64_t timeout_s)
 	}
 	snprintf(nbuf, sizeof(nbuf), "%ld", n);
 	av_log(AV_LOG_INFO, "drained", "unfinished", nbuf, NULL);
+	/* Suspended connections must be resumed before MHD stops. */
+	workers_wait_idle();
 	MHD_stop_daemon(mhd);
 	mhd = NULL;
+	workers_stop();
 	free(tls_cert_pem);
 	free(tls_key_pem);
 	tls_cert_pem = tls_key_pem = NULL;
