@@ -1,261 +1,398 @@
 /*
- * attestd - allocation-free CBOR reading (RFC 8949) and COSE_Sign1
- * framing (RFC 9052) over the bounded reader.
+ * attestd - CBOR decoding through libcbor (RFC 8949) and COSE_Sign1
+ * framing (RFC 9052).
  *
- * Every function works on a copy of the reader and commits it only on
- * success, so a failure never moves the caller's cursor.
+ * Byte-level decoding is libcbor's throughout: cbor_stream_decode() for
+ * single heads (detection and the bounding walk), cbor_load() for the
+ * items parsers read, cbor_encode_*() for the Sig_structure.  What is
+ * ours is the walk that decides whether cbor_load() may run: libcbor 0.8
+ * allocates a definite array or map from its announced count before it
+ * has seen a single element, so every count is checked against the
+ * input first (see av_cbor_skip()).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "evidence/cose.h"
 
+/* ---- one head: libcbor's streaming decoder ------------------------------ */
+
+/* Each callback records the head it was given. */
+static void
+cb_uint8(void *c, uint8_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_UINT,
+	    false, false, v, NULL };
+}
+
+static void
+cb_uint16(void *c, uint16_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_UINT,
+	    false, false, v, NULL };
+}
+
+static void
+cb_uint32(void *c, uint32_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_UINT,
+	    false, false, v, NULL };
+}
+
+static void
+cb_uint64(void *c, uint64_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_UINT,
+	    false, false, v, NULL };
+}
+
+static void
+cb_negint8(void *c, uint8_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_NINT,
+	    false, false, v, NULL };
+}
+
+static void
+cb_negint16(void *c, uint16_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_NINT,
+	    false, false, v, NULL };
+}
+
+static void
+cb_negint32(void *c, uint32_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_NINT,
+	    false, false, v, NULL };
+}
+
+static void
+cb_negint64(void *c, uint64_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_NINT,
+	    false, false, v, NULL };
+}
+
+static void
+cb_bstr(void *c, cbor_data p, size_t n)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_BSTR,
+	    false, false, n, p };
+}
+
+static void
+cb_bstr_indef(void *c)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_BSTR,
+	    true, false, 0, NULL };
+}
+
+static void
+cb_tstr(void *c, cbor_data p, size_t n)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_TSTR,
+	    false, false, n, p };
+}
+
+static void
+cb_tstr_indef(void *c)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_TSTR,
+	    true, false, 0, NULL };
+}
+
+static void
+cb_array(void *c, size_t n)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_ARRAY,
+	    false, false, n, NULL };
+}
+
+static void
+cb_array_indef(void *c)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_ARRAY,
+	    true, false, 0, NULL };
+}
+
+static void
+cb_map(void *c, size_t n)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_MAP,
+	    false, false, n, NULL };
+}
+
+static void
+cb_map_indef(void *c)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_MAP,
+	    true, false, 0, NULL };
+}
+
+static void
+cb_tag(void *c, uint64_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_TAG,
+	    false, false, v, NULL };
+}
+
+static void
+simple(void *c, uint64_t v)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_SIMPLE,
+	    false, false, v, NULL };
+}
+
+static void
+cb_float2(void *c, float f)
+{
+	(void)f;
+	simple(c, 25);
+}
+
+static void
+cb_float4(void *c, float f)
+{
+	(void)f;
+	simple(c, 26);
+}
+
+static void
+cb_float8(void *c, double f)
+{
+	(void)f;
+	simple(c, 27);
+}
+
+static void
+cb_undef(void *c)
+{
+	simple(c, 23);
+}
+
+static void
+cb_null(void *c)
+{
+	simple(c, 22);
+}
+
+static void
+cb_bool(void *c, bool b)
+{
+	simple(c, b ? 21 : 20);
+}
+
+static void
+cb_break(void *c)
+{
+	*(struct av_cbor_head *)c = (struct av_cbor_head){ AV_CBOR_SIMPLE,
+	    false, true, 31, NULL };
+}
+
+/* (libcbor's header swaps the comments of the definite/indefinite pairs.) */
+static const struct cbor_callbacks head_callbacks = {
+	.uint8 = cb_uint8,
+	.uint16 = cb_uint16,
+	.uint32 = cb_uint32,
+	.uint64 = cb_uint64,
+	.negint8 = cb_negint8,
+	.negint16 = cb_negint16,
+	.negint32 = cb_negint32,
+	.negint64 = cb_negint64,
+	.byte_string = cb_bstr,
+	.byte_string_start = cb_bstr_indef,
+	.string = cb_tstr,
+	.string_start = cb_tstr_indef,
+	.array_start = cb_array,
+	.indef_array_start = cb_array_indef,
+	.map_start = cb_map,
+	.indef_map_start = cb_map_indef,
+	.tag = cb_tag,
+	.float2 = cb_float2,
+	.float4 = cb_float4,
+	.float8 = cb_float8,
+	.undefined = cb_undef,
+	.null = cb_null,
+	.boolean = cb_bool,
+	.indef_break = cb_break,
+};
+
 /*
- * RFC 8949 s.3: one head.  Additional information 0..23 is the argument
- * itself, 24..27 announce 1, 2, 4 or 8 bytes of big-endian argument, 31
- * is indefinite length (arrays, maps; strings are refused here) or the
- * break, 28..30 are reserved.
+ * RFC 8949 s.3: one head (with a definite string's content), decoded by
+ * cbor_stream_decode(), which reports reserved additional information
+ * and unassigned simple values as errors and a short input as NEDATA.
  */
-bool
+enum av_cbor_status
 av_cbor_head(struct av_reader *r, struct av_cbor_head *h)
 {
-	struct av_reader	 c = *r;
-	uint8_t			 ib, ai, b8;
-	uint16_t		 b16;
-	uint32_t		 b32;
-	uint64_t		 b64;
+	struct cbor_decoder_result	res;
+	struct av_cbor_head		got = { 0 };
 
-	if (!av_read_u8(&c, &ib))
-		return false;
-	h->major = ib >> 5;
-	h->indef = false;
-	ai = ib & 0x1f;
-	if (ai < 24)
-		h->arg = ai;
-	else if (ai == 24) {
-		if (!av_read_u8(&c, &b8))
-			return false;
-		h->arg = b8;
-	} else if (ai == 25) {
-		if (!av_read_u16be(&c, &b16))
-			return false;
-		h->arg = b16;
-	} else if (ai == 26) {
-		if (!av_read_u32be(&c, &b32))
-			return false;
-		h->arg = b32;
-	} else if (ai == 27) {
-		if (!av_read_u64be(&c, &b64))
-			return false;
-		h->arg = b64;
-	} else if (ai == 31) {
-		/* only containers here: strings, tags, ints and break fail */
-		if (h->major != AV_CBOR_ARRAY && h->major != AV_CBOR_MAP)
-			return false;
-		h->indef = true;
-		h->arg = 0;
-	} else
-		return false;	/* 28..30 reserved */
-	*r = c;
-	return true;
+	if (r->left == 0)
+		return AV_CBOR_TRUNCATED;
+	res = cbor_stream_decode(r->p, r->left, &head_callbacks, &got);
+	if (res.status == CBOR_DECODER_NEDATA)
+		return AV_CBOR_TRUNCATED;
+	if (res.status != CBOR_DECODER_FINISHED || res.read == 0 ||
+	    res.read > r->left)
+		return AV_CBOR_MALFORMED;
+	*h = got;
+	r->p += res.read;
+	r->left -= res.read;
+	return AV_CBOR_OK;
 }
 
-static bool
-cbor_string(struct av_reader *r, uint8_t major, const uint8_t **p, size_t *n)
+/* ---- bounded walk ----------------------------------------------------------- */
+
+struct walk_level {
+	uint64_t	left;	/* items still to come (definite) */
+	bool		indef;	/* ends at a break */
+};
+
+/*
+ * One complete item, iteratively: a stack of at most AV_CBOR_MAX_DEPTH
+ * open containers (arrays, maps, tags).  Each definite count must fit in
+ * the bytes left (every item takes at least one byte), and the counts of
+ * all containers together must fit in the whole input: in well-formed
+ * CBOR every item but the outermost belongs to exactly one container, so
+ * the sum cannot exceed the number of items, which cannot exceed the
+ * number of bytes.  That sum bounds what cbor_load() pre-allocates.
+ */
+static enum av_cbor_status
+walk(struct av_reader *r)
 {
-	struct av_reader	c = *r;
-	struct av_cbor_head	h;
+	struct walk_level	 lv[AV_CBOR_MAX_DEPTH];
+	struct av_cbor_head	 h;
+	enum av_cbor_status	 st;
+	uint64_t		 budget = r->left, count;
+	int			 depth = 0;
 
-	if (!av_cbor_head(&c, &h) || h.major != major || h.indef)
-		return false;
-	if (h.arg > c.left)	/* checked before the size_t cast */
-		return false;
-	if (!av_read_bytes(&c, (size_t)h.arg, p))
-		return false;
-	*n = (size_t)h.arg;
-	*r = c;
-	return true;
-}
-
-bool
-av_cbor_bstr(struct av_reader *r, const uint8_t **p, size_t *n)
-{
-	return cbor_string(r, AV_CBOR_BSTR, p, n);
-}
-
-bool
-av_cbor_tstr(struct av_reader *r, const char **p, size_t *n)
-{
-	const uint8_t *q;
-
-	if (!cbor_string(r, AV_CBOR_TSTR, &q, n))
-		return false;
-	*p = (const char *)q;
-	return true;
-}
-
-bool
-av_cbor_uint(struct av_reader *r, uint64_t *v)
-{
-	struct av_reader	c = *r;
-	struct av_cbor_head	h;
-
-	if (!av_cbor_head(&c, &h) || h.major != AV_CBOR_UINT)
-		return false;
-	*v = h.arg;
-	*r = c;
-	return true;
-}
-
-bool
-av_cbor_null(struct av_reader *r)
-{
-	const uint8_t *b;
-
-	if (!av_peek_bytes(r, 1, &b) || b[0] != AV_CBOR_NULL)
-		return false;
-	return av_read_skip(r, 1);
-}
-
-static bool
-cbor_container(struct av_reader *r, uint8_t major, struct av_cbor_iter *it)
-{
-	struct av_reader	c = *r;
-	struct av_cbor_head	h;
-
-	if (!av_cbor_head(&c, &h) || h.major != major)
-		return false;
-	/* every item takes at least one byte: a count cannot exceed that */
-	if (!h.indef && h.arg > (major == AV_CBOR_MAP ? c.left / 2 : c.left))
-		return false;
-	it->indef = h.indef;
-	it->left = h.arg;
-	*r = c;
-	return true;
-}
-
-bool
-av_cbor_array(struct av_reader *r, struct av_cbor_iter *it)
-{
-	return cbor_container(r, AV_CBOR_ARRAY, it);
-}
-
-bool
-av_cbor_map(struct av_reader *r, struct av_cbor_iter *it)
-{
-	return cbor_container(r, AV_CBOR_MAP, it);
-}
-
-int
-av_cbor_next(struct av_reader *r, struct av_cbor_iter *it)
-{
-	const uint8_t *b;
-
-	if (!it->indef) {
-		if (it->left == 0)
-			return 0;
-		it->left--;
-		return 1;
-	}
-	if (!av_peek_bytes(r, 1, &b))
-		return -1;
-	if (b[0] != AV_CBOR_BREAK)
-		return 1;
-	if (!av_read_skip(r, 1))
-		return -1;
-	return 0;
-}
-
-static bool
-cbor_skip(struct av_reader *r, int depth)
-{
-	struct av_cbor_head	h;
-	struct av_cbor_iter	it;
-	int			more;
-
-	if (depth > AV_CBOR_MAX_DEPTH || !av_cbor_head(r, &h))
-		return false;
-	switch (h.major) {
-	case AV_CBOR_UINT:
-	case AV_CBOR_NINT:
-	case AV_CBOR_SIMPLE:
-		return true;
-	case AV_CBOR_BSTR:
-	case AV_CBOR_TSTR:
-		return h.arg <= r->left && av_read_skip(r, (size_t)h.arg);
-	case AV_CBOR_TAG:
-		return cbor_skip(r, depth + 1);
-	case AV_CBOR_ARRAY:
-	case AV_CBOR_MAP:
-		if (!h.indef && h.arg > r->left)
-			return false;
-		it.indef = h.indef;
-		it.left = h.arg;
-		while ((more = av_cbor_next(r, &it)) == 1) {
-			if (!cbor_skip(r, depth + 1))
-				return false;
-			if (h.major == AV_CBOR_MAP && !cbor_skip(r, depth + 1))
-				return false;
+	for (;;) {
+		if ((st = av_cbor_head(r, &h)) != AV_CBOR_OK)
+			return st;
+		if (h.brk) {
+			if (depth == 0 || !lv[depth - 1].indef)
+				return AV_CBOR_MALFORMED;	/* stray */
+			depth--;	/* the container is complete */
+		} else if ((h.major == AV_CBOR_BSTR ||
+		    h.major == AV_CBOR_TSTR) && h.indef) {
+			return AV_CBOR_INDEF_STRING;
+		} else if (h.major == AV_CBOR_ARRAY || h.major == AV_CBOR_MAP ||
+		    h.major == AV_CBOR_TAG) {
+			count = h.major == AV_CBOR_TAG ? 1 : h.arg;
+			if (!h.indef && h.major == AV_CBOR_MAP) {
+				if (count > r->left / 2)
+					return AV_CBOR_TRUNCATED;
+				count *= 2;
+			}
+			if (!h.indef && (count > r->left || count > budget))
+				return AV_CBOR_TRUNCATED;
+			if (!h.indef)
+				budget -= count;
+			if (h.indef || count > 0) {
+				if (depth == AV_CBOR_MAX_DEPTH)
+					return AV_CBOR_TOO_DEEP;
+				lv[depth].indef = h.indef;
+				lv[depth].left = count;
+				depth++;
+				continue;	/* not complete yet */
+			}
 		}
-		return more == 0;
-	default:
-		return false;
+		/* an item is complete: close every definite container it
+		   completes */
+		while (depth > 0 && !lv[depth - 1].indef) {
+			if (--lv[depth - 1].left > 0)
+				break;
+			depth--;
+		}
+		if (depth == 0)
+			return AV_CBOR_OK;
 	}
 }
 
-bool
+enum av_cbor_status
 av_cbor_skip(struct av_reader *r)
 {
-	struct av_reader c = *r;
+	struct av_reader	c = *r;
+	enum av_cbor_status	st;
 
-	if (!cbor_skip(&c, 0))
-		return false;
+	if ((st = walk(&c)) != AV_CBOR_OK)
+		return st;
 	*r = c;
-	return true;
+	return AV_CBOR_OK;
 }
 
-size_t
-av_cbor_bstr_head_len(uint64_t n)
-{
-	if (n < 24)
-		return 1;
-	if (n <= 0xff)
-		return 2;
-	if (n <= 0xffff)
-		return 3;
-	if (n <= 0xffffffffu)
-		return 5;
-	return 9;
-}
+/* ---- loading ---------------------------------------------------------------- */
 
-/* Write the shortest head of major type `major` with argument n. */
-static uint8_t *
-put_head(uint8_t *o, uint8_t major, uint64_t n)
+enum av_cbor_status
+av_cbor_load(const uint8_t *p, size_t n, cbor_item_t **out)
 {
-	size_t	hl = av_cbor_bstr_head_len(n);
-	uint8_t	mt = (uint8_t)(major << 5);
+	struct av_reader	 r;
+	struct cbor_load_result	 res;
+	enum av_cbor_status	 st;
+	cbor_item_t		*item;
 
-	switch (hl) {
-	case 1:
-		*o++ = mt | (uint8_t)n;
-		return o;
-	case 2:
-		*o++ = mt | 24;
-		break;
-	case 3:
-		*o++ = mt | 25;
-		break;
-	case 5:
-		*o++ = mt | 26;
-		break;
-	default:
-		*o++ = mt | 27;
-		break;
+	*out = NULL;
+	av_reader_init(&r, p, n);
+	if ((st = av_cbor_skip(&r)) != AV_CBOR_OK)
+		return st;
+	if (r.left != 0)
+		return AV_CBOR_TRAILING;
+	memset(&res, 0, sizeof(res));
+	item = cbor_load(p, n, &res);
+	if (item == NULL || res.error.code != CBOR_ERR_NONE) {
+		if (item != NULL)
+			cbor_decref(&item);
+		switch (res.error.code) {
+		case CBOR_ERR_NOTENOUGHDATA:
+		case CBOR_ERR_NODATA:
+			return AV_CBOR_TRUNCATED;
+		case CBOR_ERR_MEMERROR:
+			return AV_CBOR_NOMEM;
+		default:
+			return AV_CBOR_MALFORMED;	/* e.g. bad UTF-8 */
+		}
 	}
-	for (size_t i = hl - 1; i > 0; i--)
-		*o++ = (uint8_t)(n >> (8 * (i - 1)));
-	return o;
+	if (res.read != n) {	/* the walk says it cannot be; recheck */
+		cbor_decref(&item);
+		return AV_CBOR_TRAILING;
+	}
+	*out = item;
+	return AV_CBOR_OK;
 }
+
+bool
+av_cbor_get_bstr(const cbor_item_t *it, const uint8_t **p, size_t *n)
+{
+	if (it == NULL || !cbor_isa_bytestring(it) ||
+	    !cbor_bytestring_is_definite(it))
+		return false;
+	*n = cbor_bytestring_length(it);
+	/* an empty string may have no handle; never hand out NULL */
+	*p = *n > 0 ? cbor_bytestring_handle(it) : (const uint8_t *)"";
+	return *n == 0 || *p != NULL;
+}
+
+bool
+av_cbor_get_tstr(const cbor_item_t *it, const char **p, size_t *n)
+{
+	if (it == NULL || !cbor_isa_string(it) || !cbor_string_is_definite(it))
+		return false;
+	*n = cbor_string_length(it);
+	*p = *n > 0 ? (const char *)cbor_string_handle(it) : "";
+	return *n == 0 || *p != NULL;
+}
+
+bool
+av_cbor_is_null(const cbor_item_t *it)
+{
+	return it != NULL && cbor_isa_float_ctrl(it) &&
+	    cbor_float_get_width(it) == CBOR_FLOAT_0 &&
+	    cbor_ctrl_value(it) == CBOR_CTRL_NULL;
+}
+
+/* ---- COSE_Sign1 ------------------------------------------------------------- */
 
 /*
  * RFC 9052 s.4.2: COSE_Sign1 = [protected: bstr, unprotected: map,
@@ -265,48 +402,99 @@ int
 av_cose_sign1_parse(const uint8_t *p, size_t n, struct av_cose_sign1 *out,
     struct av_err *e)
 {
-	struct av_reader	r, u;
-	struct av_cbor_head	h;
-	struct av_cose_sign1	cs;
-	const uint8_t		*b;
+	struct av_cose_sign1	 cs;
+	cbor_item_t		*arr, **m;
+	int			 rc = -1;
 
 	memset(&cs, 0, sizeof(cs));
-	av_reader_init(&r, p, n);
-	if (av_peek_bytes(&r, 1, &b) && (b[0] >> 5) == AV_CBOR_TAG) {
-		if (!av_cbor_head(&r, &h))
-			return AV_FAIL(e, AV_E_MALFORMED,
-			    "cose: bad tag");
-		if (h.arg != 18)
-			return AV_FAIL(e, AV_E_MALFORMED,
-			    "cose: tag other than 18 (COSE_Sign1)");
+	memset(out, 0, sizeof(*out));
+	/*
+	 * libcbor 0.8 refuses the one-byte tags 6..20 as "unassigned"
+	 * (PJK/libcbor#307), COSE_Sign1's 18 (0xd2) among them: that one
+	 * byte is taken here, any other one-byte tag refused; the longer
+	 * encodings of a tag number (0xd8 0x12 ...) are libcbor's.
+	 */
+	if (n > 0 && p[0] == AV_COSE_SIGN1_TAG_BYTE) {
 		cs.tagged = true;
-	}
-	if (!av_cbor_head(&r, &h))
+		p++;
+		n--;
+	} else if (n > 0 && p[0] >= 0xc0 && p[0] <= 0xd7)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "cose: tag other than 18 (COSE_Sign1)");
+	switch (av_cbor_load(p, n, &cs.root)) {
+	case AV_CBOR_OK:
+		break;
+	case AV_CBOR_TRUNCATED:
 		return AV_FAIL(e, AV_E_MALFORMED, "cose: truncated document");
-	if (h.major != AV_CBOR_ARRAY || h.indef || h.arg != 4)
-		return AV_FAIL(e, AV_E_MALFORMED,
-		    "cose: not a COSE_Sign1 array of four");
-	if (!av_cbor_bstr(&r, &cs.prot, &cs.prot_len))
-		return AV_FAIL(e, AV_E_MALFORMED,
-		    "cose: protected header not a byte string");
-	u = r;
-	if (!av_peek_bytes(&r, 1, &b) || (b[0] >> 5) != AV_CBOR_MAP ||
-	    !av_cbor_skip(&r))
-		return AV_FAIL(e, AV_E_MALFORMED,
-		    "cose: unprotected header not a map");
-	cs.unprot = u.p;
-	cs.unprot_len = u.left - r.left;
-	if (!av_cbor_bstr(&r, &cs.payload, &cs.payload_len))
-		return AV_FAIL(e, AV_E_MALFORMED,
-		    "cose: payload not a byte string");
-	if (!av_cbor_bstr(&r, &cs.sig, &cs.sig_len))
-		return AV_FAIL(e, AV_E_MALFORMED,
-		    "cose: signature not a byte string");
-	if (r.left != 0)
+	case AV_CBOR_TRAILING:
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "cose: trailing bytes after COSE_Sign1");
+	case AV_CBOR_TOO_DEEP:
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "cose: nested more than 16 levels deep");
+	case AV_CBOR_INDEF_STRING:
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "cose: indefinite-length string");
+	case AV_CBOR_NOMEM:
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	case AV_CBOR_MALFORMED:
+	default:
+		return AV_FAIL(e, AV_E_MALFORMED, "cose: not well-formed CBOR");
+	}
+	arr = cs.root;
+	if (!cs.tagged && cbor_isa_tag(arr)) {
+		if (cbor_tag_value(arr) != 18) {
+			AV_FAIL(e, AV_E_MALFORMED,
+			    "cose: tag other than 18 (COSE_Sign1)");
+			goto out;
+		}
+		cs.tagged = true;
+		/* a new reference: drop it at once, root keeps its own */
+		arr = cbor_tag_item(cs.root);
+		cbor_intermediate_decref(arr);
+	}
+	if (!cbor_isa_array(arr) || !cbor_array_is_definite(arr) ||
+	    cbor_array_size(arr) != 4 || (m = cbor_array_handle(arr)) == NULL) {
+		AV_FAIL(e, AV_E_MALFORMED,
+		    "cose: not a COSE_Sign1 array of four");
+		goto out;
+	}
+	if (!av_cbor_get_bstr(m[0], &cs.prot, &cs.prot_len)) {
+		AV_FAIL(e, AV_E_MALFORMED,
+		    "cose: protected header not a byte string");
+		goto out;
+	}
+	if (!cbor_isa_map(m[1])) {
+		AV_FAIL(e, AV_E_MALFORMED,
+		    "cose: unprotected header not a map");
+		goto out;
+	}
+	cs.unprot = m[1];
+	if (!av_cbor_get_bstr(m[2], &cs.payload, &cs.payload_len)) {
+		AV_FAIL(e, AV_E_MALFORMED, "cose: payload not a byte string");
+		goto out;
+	}
+	if (!av_cbor_get_bstr(m[3], &cs.sig, &cs.sig_len)) {
+		AV_FAIL(e, AV_E_MALFORMED,
+		    "cose: signature not a byte string");
+		goto out;
+	}
 	*out = cs;
-	return 0;
+	memset(&cs, 0, sizeof(cs));	/* ownership moved */
+	rc = 0;
+ out:
+	av_cose_sign1_cleanup(&cs);
+	return rc;
+}
+
+void
+av_cose_sign1_cleanup(struct av_cose_sign1 *cs)
+{
+	if (cs == NULL)
+		return;
+	if (cs->root != NULL)
+		cbor_decref(&cs->root);
+	memset(cs, 0, sizeof(*cs));
 }
 
 /*
@@ -316,23 +504,27 @@ av_cose_sign1_parse(const uint8_t *p, size_t n, struct av_cose_sign1 *out,
 bool
 av_cose_prot_is_alg(const struct av_cose_sign1 *cs, int64_t alg)
 {
-	struct av_reader	r;
-	struct av_cbor_iter	it;
-	struct av_cbor_head	h;
-	uint64_t		label;
+	cbor_item_t		*m = NULL;
+	const struct cbor_pair	*kv;
+	bool			 ok = false;
 
-	av_reader_init(&r, cs->prot, cs->prot_len);
-	if (!av_cbor_map(&r, &it) || it.indef || it.left != 1 ||
-	    av_cbor_next(&r, &it) != 1)
+	if (cs->prot_len == 0 ||
+	    av_cbor_load(cs->prot, cs->prot_len, &m) != AV_CBOR_OK)
 		return false;
-	if (!av_cbor_uint(&r, &label) || label != 1)
-		return false;
-	if (!av_cbor_head(&r, &h) || r.left != 0)
-		return false;
+	if (!cbor_isa_map(m) || !cbor_map_is_definite(m) ||
+	    cbor_map_size(m) != 1 || (kv = cbor_map_handle(m)) == NULL)
+		goto out;
+	if (!cbor_isa_uint(kv->key) || cbor_get_int(kv->key) != 1)
+		goto out;
 	if (alg < 0)
-		return h.major == AV_CBOR_NINT &&
-		    h.arg == (uint64_t)(-(alg + 1));
-	return h.major == AV_CBOR_UINT && h.arg == (uint64_t)alg;
+		ok = cbor_isa_negint(kv->value) &&
+		    cbor_get_int(kv->value) == (uint64_t)(-(alg + 1));
+	else
+		ok = cbor_isa_uint(kv->value) &&
+		    cbor_get_int(kv->value) == (uint64_t)alg;
+ out:
+	cbor_decref(&m);
+	return ok;
 }
 
 /*
@@ -344,32 +536,40 @@ av_cose_sig_structure(const struct av_cose_sign1 *cs, const uint8_t *aad,
     size_t aad_len, size_t *len)
 {
 	static const char	 ctx[] = "Signature1";
-	uint8_t			*buf, *o;
-	size_t			 n;
+	const uint8_t		*part[3] = { cs->prot, aad, cs->payload };
+	size_t			 plen[3] = { cs->prot_len, aad_len,
+				    cs->payload_len };
+	uint8_t			*buf;
+	size_t			 cap, o, w;
 
-	n = 1 + 1 + (sizeof(ctx) - 1) +
-	    av_cbor_bstr_head_len(cs->prot_len) + cs->prot_len +
-	    av_cbor_bstr_head_len(aad_len) + aad_len +
-	    av_cbor_bstr_head_len(cs->payload_len) + cs->payload_len;
-	if ((buf = malloc(n)) == NULL)
+	/* heads take at most 9 bytes each; the lengths are of held buffers */
+	cap = 9 + 9 + (sizeof(ctx) - 1);
+	for (int i = 0; i < 3; i++) {
+		if (plen[i] > SIZE_MAX - cap - 9)
+			return NULL;
+		cap += 9 + plen[i];
+	}
+	if ((buf = malloc(cap)) == NULL)
 		return NULL;
-	o = buf;
-	*o++ = 0x84;				/* array(4) */
-	o = put_head(o, AV_CBOR_TSTR, sizeof(ctx) - 1);
-	memcpy(o, ctx, sizeof(ctx) - 1);
+	if ((o = cbor_encode_array_start(4, buf, cap)) == 0 ||
+	    (w = cbor_encode_string_start(sizeof(ctx) - 1, buf + o,
+	    cap - o)) == 0)
+		goto fail;
+	o += w;
+	memcpy(buf + o, ctx, sizeof(ctx) - 1);
 	o += sizeof(ctx) - 1;
-	o = put_head(o, AV_CBOR_BSTR, cs->prot_len);
-	if (cs->prot_len > 0)
-		memcpy(o, cs->prot, cs->prot_len);
-	o += cs->prot_len;
-	o = put_head(o, AV_CBOR_BSTR, aad_len);
-	if (aad_len > 0)
-		memcpy(o, aad, aad_len);
-	o += aad_len;
-	o = put_head(o, AV_CBOR_BSTR, cs->payload_len);
-	if (cs->payload_len > 0)
-		memcpy(o, cs->payload, cs->payload_len);
-	o += cs->payload_len;
-	*len = (size_t)(o - buf);
+	for (int i = 0; i < 3; i++) {
+		if ((w = cbor_encode_bytestring_start(plen[i], buf + o,
+		    cap - o)) == 0)
+			goto fail;
+		o += w;
+		if (plen[i] > 0)
+			memcpy(buf + o, part[i], plen[i]);
+		o += plen[i];
+	}
+	*len = o;
 	return buf;
+ fail:
+	free(buf);
+	return NULL;
 }

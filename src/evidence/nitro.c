@@ -77,16 +77,19 @@ static const char *const nitro_key_names[K__COUNT] = {
 /* An optional byte string: absent, CBOR null, or up to 1024 bytes. */
 struct nitro_opt {
 	bool		 present;	/* a byte string (possibly empty) */
-	const uint8_t	*p;		/* into nitro_doc.buf */
+	const uint8_t	*p;		/* into nitro_doc.payload */
 	size_t		 n;
 };
 
-/* A parsed document.  Every pointer into buf is borrowed from it. */
+/*
+ * A parsed document.  The byte views point into the contents of libcbor's
+ * byte-string items (copies of the received bytes), owned by cose.root
+ * and payload.
+ */
 struct nitro_doc {
 	bool			 tpm;		/* nitrotpm_pcrs document */
-	uint8_t			*buf;		/* owned copy of the bytes */
-	size_t			 len;
-	struct av_cose_sign1	 cose;		/* views into buf */
+	struct av_cose_sign1	 cose;		/* owned (cose.root) */
+	cbor_item_t		*payload;	/* owned: the payload map */
 	char			 module_id[NITRO_MAX_MODULE_ID + 1];
 	uint64_t		 timestamp_ms;
 	uint32_t		 pcr_mask;	/* bit i: PCR i present */
@@ -117,7 +120,9 @@ nitro_free(void *v)
 		return;
 	X509_free(d->leaf);
 	sk_X509_pop_free(d->bundle, X509_free);
-	free(d->buf);
+	if (d->payload != NULL)
+		cbor_decref(&d->payload);
+	av_cose_sign1_cleanup(&d->cose);
 	free(d);
 }
 
@@ -139,48 +144,75 @@ has_bytes(const uint8_t *p, size_t n, const char *needle, size_t nl)
  * accepted here so that a wrong algorithm is reported as such by the
  * parser, not as an unknown type.  When the payload can be walked its
  * keys decide; when it is truncated, the key texts are searched for.
+ * Heads come from libcbor's streaming decoder; nothing is allocated.
  */
 static int
 nitro_sniff(const uint8_t *p, size_t n)
 {
-	struct av_reader	r, pl;
-	struct av_cbor_head	h;
-	struct av_cbor_iter	it;
-	const uint8_t		*prot, *b;
-	const char		*k;
-	size_t			 plen, kl;
-	bool			 module_id = false;
+	struct av_reader	 r, pl;
+	struct av_cbor_head	 h;
+	enum av_cbor_status	 st;
+	const uint8_t		*rest;
+	size_t			 rest_len;
+	uint64_t		 left;
+	bool			 module_id = false, indef;
 
 	av_reader_init(&r, p, n);
-	if (av_peek_bytes(&r, 1, &b) && b[0] == 0xd2 && !av_read_skip(&r, 1))
+	/* tag 18 in one byte: libcbor 0.8 refuses it (see cose.c) */
+	if (n > 0 && p[0] == AV_COSE_SIGN1_TAG_BYTE && !av_read_skip(&r, 1))
 		return -1;
-	if (!av_read_bytes(&r, 1, &b) || b[0] != 0x84 ||
-	    !av_cbor_bstr(&r, &prot, &plen) || plen == 0 ||
-	    (prot[0] >> 5) != AV_CBOR_MAP)
+	if (av_cbor_head(&r, &h) != AV_CBOR_OK)
 		return -1;
-	if (!av_cbor_skip(&r) || !av_cbor_head(&r, &h) ||
-	    h.major != AV_CBOR_BSTR)
+	if (h.major == AV_CBOR_TAG &&
+	    (h.arg != 18 || av_cbor_head(&r, &h) != AV_CBOR_OK))
 		return -1;
-	/* walk what is there of the payload, even if it is cut short */
-	av_reader_init(&pl, r.p, h.arg < r.left ? (size_t)h.arg : r.left);
-	if (!av_cbor_map(&pl, &it))
+	if (h.major != AV_CBOR_ARRAY || h.indef || h.arg != 4)
 		return -1;
-	for (int i = 0; i < NITRO_MAX_KEYS; i++) {
-		if (av_cbor_next(&pl, &it) != 1 || !av_cbor_tstr(&pl, &k, &kl))
-			break;
-		if (kl == 4 && memcmp(k, "pcrs", 4) == 0)
-			return 0;
-		if (kl == 13 && memcmp(k, "nitrotpm_pcrs", 13) == 0)
-			return 1;
-		if (kl == 9 && memcmp(k, "module_id", 9) == 0)
-			module_id = true;
-		if (!av_cbor_skip(&pl))
-			break;
+	if (av_cbor_head(&r, &h) != AV_CBOR_OK || h.major != AV_CBOR_BSTR ||
+	    h.indef || h.arg == 0 || (h.str[0] >> 5) != AV_CBOR_MAP)
+		return -1;
+	if (av_cbor_skip(&r) != AV_CBOR_OK)
+		return -1;
+	rest = r.p;
+	rest_len = r.left;
+	st = av_cbor_head(&r, &h);
+	if (st != AV_CBOR_OK && st != AV_CBOR_TRUNCATED)
+		return -1;
+	if (st == AV_CBOR_OK) {
+		if (h.major != AV_CBOR_BSTR || h.indef)
+			return -1;
+		/* the whole payload is there: walk its keys */
+		av_reader_init(&pl, h.str, (size_t)h.arg);
+		if (av_cbor_head(&pl, &h) != AV_CBOR_OK ||
+		    h.major != AV_CBOR_MAP)
+			return -1;
+		indef = h.indef;
+		left = h.arg;
+		for (int i = 0; i < NITRO_MAX_KEYS; i++) {
+			if (!indef && left-- == 0)
+				break;
+			if (av_cbor_head(&pl, &h) != AV_CBOR_OK ||
+			    h.major != AV_CBOR_TSTR || h.indef)
+				break;
+			if (h.arg == 4 && memcmp(h.str, "pcrs", 4) == 0)
+				return 0;
+			if (h.arg == 13 &&
+			    memcmp(h.str, "nitrotpm_pcrs", 13) == 0)
+				return 1;
+			if (h.arg == 9 && memcmp(h.str, "module_id", 9) == 0)
+				module_id = true;
+			if (av_cbor_skip(&pl) != AV_CBOR_OK)
+				break;
+		}
 	}
-	/* tstr(9) "module_id", tstr(13) "nitrotpm_pcrs" */
-	if (!module_id && !has_bytes(r.p, r.left, "\x69module_id", 10))
+	/*
+	 * tstr(9) "module_id", tstr(4) "pcrs", tstr(13) "nitrotpm_pcrs":
+	 * a payload cut short is not walked, so its key texts decide.
+	 */
+	if (!module_id && !has_bytes(rest, rest_len, "\x69module_id", 10) &&
+	    !has_bytes(rest, rest_len, "\x64pcrs", 5))
 		return -1;
-	return has_bytes(r.p, r.left, "\x6dnitrotpm_pcrs", 14) ? 1 : 0;
+	return has_bytes(rest, rest_len, "\x6dnitrotpm_pcrs", 14) ? 1 : 0;
 }
 
 static bool
@@ -195,16 +227,16 @@ nitrotpm_detect(const uint8_t *p, size_t n)
 	return nitro_sniff(p, n) == 1;
 }
 
-/* ---- parsing ---------------------------------------------------------- */
+/* ---- parsing (libcbor items) --------------------------------------------- */
 
 static int
-parse_opt(struct av_reader *r, struct nitro_opt *o, struct av_err *e)
+parse_opt(const cbor_item_t *v, struct nitro_opt *o, struct av_err *e)
 {
-	if (av_cbor_null(r)) {
+	if (av_cbor_is_null(v)) {
 		o->present = false;
 		return 0;
 	}
-	if (!av_cbor_bstr(r, &o->p, &o->n))
+	if (!av_cbor_get_bstr(v, &o->p, &o->n))
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "aws-nitro: public_key, user_data or nonce not a byte "
 		    "string or null");
@@ -217,30 +249,33 @@ parse_opt(struct av_reader *r, struct nitro_opt *o, struct av_err *e)
 
 /* [AWS] pcrs: { + index => pcr }, index = 0..31, pcr = 48 bytes (SHA384). */
 static int
-parse_pcrs(struct av_reader *r, struct nitro_doc *d, struct av_err *e)
+parse_pcrs(const cbor_item_t *m, struct nitro_doc *d, struct av_err *e)
 {
-	struct av_cbor_iter	it;
-	uint64_t		idx;
+	const struct cbor_pair	*kv;
 	const uint8_t		*v;
-	size_t			 vl, count = 0;
-	int			 more;
+	uint64_t		 idx;
+	size_t			 vl, count;
 
-	if (!av_cbor_map(r, &it))
+	if (!cbor_isa_map(m))
 		return AV_FAIL(e, AV_E_MALFORMED, "aws-nitro: pcrs not a map");
-	while ((more = av_cbor_next(r, &it)) == 1) {
-		if (++count > NITRO_MAX_PCRS)
-			return AV_FAIL(e, AV_E_MALFORMED,
-			    "aws-nitro: more than 32 PCRs");
-		if (!av_cbor_uint(r, &idx))
+	if ((count = cbor_map_size(m)) > NITRO_MAX_PCRS)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "aws-nitro: more than 32 PCRs");
+	if (count == 0)
+		return AV_FAIL(e, AV_E_MALFORMED, "aws-nitro: empty pcrs");
+	if ((kv = cbor_map_handle(m)) == NULL)
+		return AV_FAIL(e, AV_E_INTERNAL, "internal error");
+	for (size_t i = 0; i < count; i++) {
+		if (!cbor_isa_uint(kv[i].key))
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "aws-nitro: PCR index not an unsigned integer");
-		if (idx >= NITRO_MAX_PCRS)
+		if ((idx = cbor_get_int(kv[i].key)) >= NITRO_MAX_PCRS)
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "aws-nitro: PCR index above 31");
 		if (d->pcr_mask & (1u << idx))
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "aws-nitro: duplicate PCR index");
-		if (!av_cbor_bstr(r, &v, &vl))
+		if (!av_cbor_get_bstr(kv[i].value, &v, &vl))
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "aws-nitro: PCR value not a byte string");
 		if (vl != NITRO_PCR_LEN)
@@ -249,36 +284,36 @@ parse_pcrs(struct av_reader *r, struct nitro_doc *d, struct av_err *e)
 		d->pcr[idx] = v;
 		d->pcr_mask |= 1u << idx;
 	}
-	if (more < 0)
-		return AV_FAIL(e, AV_E_MALFORMED, "aws-nitro: truncated pcrs");
-	if (count == 0)
-		return AV_FAIL(e, AV_E_MALFORMED, "aws-nitro: empty pcrs");
 	return 0;
 }
 
-/* [AWS] cabundle: [* cert], root first; each cert 1..1024 bytes of DER. */
+/*
+ * [AWS] cabundle: [* cert], root first; each cert 1..1024 bytes of DER.
+ * The count is checked before any certificate is decoded.
+ */
 static int
-parse_cabundle(struct av_reader *r, struct nitro_doc *d, struct av_err *e)
+parse_cabundle(const cbor_item_t *a, struct nitro_doc *d, struct av_err *e)
 {
-	struct av_cbor_iter	it;
-	const uint8_t		*c;
-	size_t			 cl;
-	X509			*x;
-	int			 more;
+	cbor_item_t	**items;
+	const uint8_t	 *c;
+	size_t		  cl, count;
+	X509		 *x;
 
-	if (!av_cbor_array(r, &it))
+	if (!cbor_isa_array(a))
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "aws-nitro: cabundle not an array");
-	if (!it.indef && it.left > NITRO_MAX_CABUNDLE)
+	if ((count = cbor_array_size(a)) > NITRO_MAX_CABUNDLE)
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "aws-nitro: cabundle over 16 certificates");
+	if (count == 0)
+		return AV_FAIL(e, AV_E_MALFORMED, "aws-nitro: empty cabundle");
+	/* borrowed: cbor_array_get() would take a reference per item */
+	if ((items = cbor_array_handle(a)) == NULL)
+		return AV_FAIL(e, AV_E_INTERNAL, "internal error");
 	if ((d->bundle = sk_X509_new_null()) == NULL)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-	while ((more = av_cbor_next(r, &it)) == 1) {
-		if (d->ncab >= NITRO_MAX_CABUNDLE)
-			return AV_FAIL(e, AV_E_MALFORMED,
-			    "aws-nitro: cabundle over 16 certificates");
-		if (!av_cbor_bstr(r, &c, &cl))
+	for (size_t i = 0; i < count; i++) {
+		if (!av_cbor_get_bstr(items[i], &c, &cl))
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "aws-nitro: cabundle entry not a byte string");
 		if (cl == 0 || cl > NITRO_MAX_CERT)
@@ -293,11 +328,6 @@ parse_cabundle(struct av_reader *r, struct nitro_doc *d, struct av_err *e)
 		}
 		d->ncab++;
 	}
-	if (more < 0)
-		return AV_FAIL(e, AV_E_MALFORMED,
-		    "aws-nitro: truncated cabundle");
-	if (d->ncab == 0)
-		return AV_FAIL(e, AV_E_MALFORMED, "aws-nitro: empty cabundle");
 	return 0;
 }
 
@@ -311,6 +341,35 @@ lookup_key(const char *k, size_t kl)
 	return -1;
 }
 
+/* Decode the payload bytes (cbor_load): exactly one item, no trailer. */
+static int
+load_payload(struct nitro_doc *d, struct av_err *e)
+{
+	switch (av_cbor_load(d->cose.payload, d->cose.payload_len,
+	    &d->payload)) {
+	case AV_CBOR_OK:
+		return 0;
+	case AV_CBOR_TRUNCATED:
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "aws-nitro: truncated payload");
+	case AV_CBOR_TRAILING:
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "aws-nitro: trailing bytes after the payload map");
+	case AV_CBOR_TOO_DEEP:
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "aws-nitro: payload nested more than 16 levels deep");
+	case AV_CBOR_INDEF_STRING:
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "aws-nitro: indefinite-length string in the payload");
+	case AV_CBOR_NOMEM:
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	case AV_CBOR_MALFORMED:
+	default:
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "aws-nitro: payload not well-formed CBOR");
+	}
+}
+
 /*
  * [AWS] AttestationDocument: a map with exactly the keys above (definite
  * or indefinite length).  Unknown or repeated keys are malformed.
@@ -318,22 +377,25 @@ lookup_key(const char *k, size_t kl)
 static int
 parse_payload(struct nitro_doc *d, bool want_tpm, struct av_err *e)
 {
-	struct av_reader	 r;
-	struct av_cbor_iter	 it;
+	const struct cbor_pair	*kv = NULL;
+	const cbor_item_t	*v;
 	const char		*k, *s;
-	size_t			 kl, sl, nkeys = 0;
+	size_t			 kl, sl, nkeys;
 	uint32_t		 seen = 0;
-	int			 key, more;
+	int			 key;
 
-	av_reader_init(&r, d->cose.payload, d->cose.payload_len);
-	if (!av_cbor_map(&r, &it))
+	if (load_payload(d, e) != 0)
+		return -1;
+	if (!cbor_isa_map(d->payload))
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "aws-nitro: payload not a CBOR map");
-	while ((more = av_cbor_next(&r, &it)) == 1) {
-		if (++nkeys > NITRO_MAX_KEYS)
-			return AV_FAIL(e, AV_E_MALFORMED,
-			    "aws-nitro: too many payload keys");
-		if (!av_cbor_tstr(&r, &k, &kl))
+	if ((nkeys = cbor_map_size(d->payload)) > NITRO_MAX_KEYS)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "aws-nitro: too many payload keys");
+	if (nkeys > 0 && (kv = cbor_map_handle(d->payload)) == NULL)
+		return AV_FAIL(e, AV_E_INTERNAL, "internal error");
+	for (size_t i = 0; i < nkeys; i++) {
+		if (!av_cbor_get_tstr(kv[i].key, &k, &kl))
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "aws-nitro: payload key not a text string");
 		if ((key = lookup_key(k, kl)) < 0)
@@ -343,16 +405,17 @@ parse_payload(struct nitro_doc *d, bool want_tpm, struct av_err *e)
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "aws-nitro: duplicate payload key");
 		seen |= 1u << key;
+		v = kv[i].value;
 		switch (key) {
 		case K_MODULE_ID:
-			if (!av_cbor_tstr(&r, &s, &sl))
+			if (!av_cbor_get_tstr(v, &s, &sl))
 				return AV_FAIL(e, AV_E_MALFORMED,
 				    "aws-nitro: module_id not a text string");
 			if (sl == 0 || sl > NITRO_MAX_MODULE_ID)
 				return AV_FAIL(e, AV_E_MALFORMED,
 				    "aws-nitro: module_id not 1..255 bytes");
-			for (size_t i = 0; i < sl; i++)
-				if (s[i] < 0x20 || s[i] > 0x7e)
+			for (size_t j = 0; j < sl; j++)
+				if (s[j] < 0x20 || s[j] > 0x7e)
 					return AV_FAIL(e, AV_E_MALFORMED,
 					    "aws-nitro: module_id not "
 					    "printable ASCII");
@@ -360,7 +423,7 @@ parse_payload(struct nitro_doc *d, bool want_tpm, struct av_err *e)
 			d->module_id[sl] = '\0';
 			break;
 		case K_DIGEST:
-			if (!av_cbor_tstr(&r, &s, &sl))
+			if (!av_cbor_get_tstr(v, &s, &sl))
 				return AV_FAIL(e, AV_E_MALFORMED,
 				    "aws-nitro: digest not a text string");
 			if (sl != 6 || memcmp(s, "SHA384", 6) != 0)
@@ -368,10 +431,11 @@ parse_payload(struct nitro_doc *d, bool want_tpm, struct av_err *e)
 				    "aws-nitro: digest is not SHA384");
 			break;
 		case K_TIMESTAMP:
-			if (!av_cbor_uint(&r, &d->timestamp_ms))
+			if (!cbor_isa_uint(v))
 				return AV_FAIL(e, AV_E_MALFORMED,
 				    "aws-nitro: timestamp not an unsigned "
 				    "integer");
+			d->timestamp_ms = cbor_get_int(v);
 			if (d->timestamp_ms == 0 ||
 			    d->timestamp_ms > (uint64_t)INT64_MAX)
 				return AV_FAIL(e, AV_E_MALFORMED,
@@ -390,11 +454,11 @@ parse_payload(struct nitro_doc *d, bool want_tpm, struct av_err *e)
 				return AV_FAIL(e, AV_E_MALFORMED,
 				    "aws-nitrotpm: Nitro Enclaves document; "
 				    "declare type aws-nitro");
-			if (parse_pcrs(&r, d, e) != 0)
+			if (parse_pcrs(v, d, e) != 0)
 				return -1;
 			break;
 		case K_CERTIFICATE:
-			if (!av_cbor_bstr(&r, &d->cert, &d->cert_len))
+			if (!av_cbor_get_bstr(v, &d->cert, &d->cert_len))
 				return AV_FAIL(e, AV_E_MALFORMED,
 				    "aws-nitro: certificate not a byte string");
 			if (d->cert_len == 0 || d->cert_len > NITRO_MAX_CERT)
@@ -402,30 +466,25 @@ parse_payload(struct nitro_doc *d, bool want_tpm, struct av_err *e)
 				    "aws-nitro: certificate not 1..1024 bytes");
 			break;
 		case K_CABUNDLE:
-			if (parse_cabundle(&r, d, e) != 0)
+			if (parse_cabundle(v, d, e) != 0)
 				return -1;
 			break;
 		case K_PUBLIC_KEY:
-			if (parse_opt(&r, &d->public_key, e) != 0)
+			if (parse_opt(v, &d->public_key, e) != 0)
 				return -1;
 			break;
 		case K_USER_DATA:
-			if (parse_opt(&r, &d->user_data, e) != 0)
+			if (parse_opt(v, &d->user_data, e) != 0)
 				return -1;
 			break;
 		case K_NONCE:
-			if (parse_opt(&r, &d->nonce, e) != 0)
+			if (parse_opt(v, &d->nonce, e) != 0)
 				return -1;
 			break;
 		default:
 			return AV_FAIL(e, AV_E_INTERNAL, "internal error");
 		}
 	}
-	if (more < 0)
-		return AV_FAIL(e, AV_E_MALFORMED, "aws-nitro: truncated payload");
-	if (r.left != 0)
-		return AV_FAIL(e, AV_E_MALFORMED,
-		    "aws-nitro: trailing bytes after the payload map");
 	if (!(seen & (1u << K_MODULE_ID)) || !(seen & (1u << K_DIGEST)) ||
 	    !(seen & (1u << K_TIMESTAMP)) || !(seen & (1u << K_CERTIFICATE)) ||
 	    !(seen & (1u << K_CABUNDLE)))
@@ -460,6 +519,10 @@ all_zero(const uint8_t *p, size_t n)
 	return acc == 0;
 }
 
+/*
+ * The 64 KiB cap comes first: it bounds everything libcbor allocates
+ * (av_cbor_load() keeps that to a small multiple of the input).
+ */
 static int
 parse_common(const struct av_evidence *ev, bool tpm, void **out,
     struct av_err *e)
@@ -475,16 +538,13 @@ parse_common(const struct av_evidence *ev, bool tpm, void **out,
 		AV_FAIL(e, AV_E_MALFORMED, "aws-nitro: document over 64 KiB");
 		goto out;
 	}
-	if ((d = calloc(1, sizeof(*d))) == NULL ||
-	    (d->buf = malloc(ev->len)) == NULL) {
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		AV_FAIL(e, AV_E_NOMEM, "out of memory");
 		goto out;
 	}
-	memcpy(d->buf, ev->data, ev->len);
-	d->len = ev->len;
 	d->tpm = tpm;
 	/* RFC 9052 s.4.2 framing, then [AWS] "protected: {1: -35}" */
-	if (av_cose_sign1_parse(d->buf, d->len, &d->cose, e) != 0)
+	if (av_cose_sign1_parse(ev->data, ev->len, &d->cose, e) != 0)
 		goto out;
 	if (!av_cose_prot_is_alg(&d->cose, COSE_ALG_ES384)) {
 		AV_FAIL(e, AV_E_UNSUPPORTED_ALG,

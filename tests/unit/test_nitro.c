@@ -1324,13 +1324,13 @@ regen_seeds(const char *dir)
 	write_file(path, doc, len - 1);
 	snprintf(path, sizeof(path), "%s/bad/truncated-last-byte.expect", dir);
 	snprintf(text, sizeof(text), "evidence_malformed\n"
-	    "cose: signature not a byte string\n");
+	    "cose: truncated document\n");
 	write_file(path, text, strlen(text));
 	snprintf(path, sizeof(path), "%s/bad/truncated-half.cbor", dir);
 	write_file(path, doc, len / 2);
 	snprintf(path, sizeof(path), "%s/bad/truncated-half.expect", dir);
 	snprintf(text, sizeof(text), "evidence_malformed\n"
-	    "cose: payload not a byte string\n");
+	    "cose: truncated document\n");
 	write_file(path, text, strlen(text));
 	free(doc);
 }
