@@ -214,6 +214,12 @@ AV_MUST_USE int nv_rim_parse(const uint8_t *p, size_t n, struct nv_rim **out,
  */
 AV_MUST_USE int nv_rim_load(const struct av_trust *, const uint8_t *p,
     size_t n, int64_t at, struct nv_rim **out, struct av_err *e);
+/*
+ * libxml2 and xmlsec1 set up once per process (thread-safe); false when
+ * that failed.  nv_rim_*() call it themselves; tests that sign RIMs with
+ * xmlsec1 call it first.
+ */
+bool	nv_xml_ready(void);
 /* Reference counted: nv_rim_free() drops one reference. */
 struct nv_rim *nv_rim_ref(struct nv_rim *);
 void	nv_rim_free(struct nv_rim *);

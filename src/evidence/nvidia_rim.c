@@ -85,8 +85,8 @@ xml_init(void)
 	xml_ok = true;
 }
 
-static bool
-xml_ready(void)
+bool
+nv_xml_ready(void)
 {
 	(void)pthread_once(&xml_once, xml_init);
 	return xml_ok;
@@ -488,7 +488,7 @@ read_doc(const uint8_t *p, size_t n, struct av_err *e)
 {
 	xmlDoc *doc;
 
-	if (!xml_ready()) {
+	if (!nv_xml_ready()) {
 		AV_FAIL(e, AV_E_INTERNAL, "internal error");
 		return NULL;
 	}
