@@ -99,6 +99,8 @@ struct nitro_doc {
 	size_t			 ncab;
 	struct nitro_opt	 public_key, user_data, nonce;
 	bool			 debug;		/* enclave: PCR0..2 all zero */
+	const char		*binding;	/* set by verify: how the request
+						   nonce is bound, or NULL */
 	X509			*leaf;		/* owned */
 	STACK_OF(X509)		*bundle;	/* owned: cabundle, root first */
 };
@@ -616,16 +618,72 @@ is_p384(EVP_PKEY *pk)
 	return strcmp(name, "secp384r1") == 0 || strcmp(name, "P-384") == 0;
 }
 
-/* Nonce binding and timestamp freshness: recorded as reasons. */
-static void
-check_freshness(const struct nitro_doc *d, const struct av_ctx *ctx,
-    struct av_submod *sm)
+/* {"akpub": base64url(p)} into the submod's key attestation. */
+static int
+set_akpub(struct av_submod *sm, const uint8_t *p, size_t n, struct av_err *e)
 {
-	int64_t ts = (int64_t)(d->timestamp_ms / 1000);
+	char	*b64;
+	json_t	*ka;
 
-	if (ctx->nonce != NULL) {
-		if (!d->nonce.present || d->nonce.n != ctx->nonce_len ||
-		    !av_memeq_ct(d->nonce.p, ctx->nonce, ctx->nonce_len))
+	if ((b64 = av_b64url_encode(p, n)) == NULL ||
+	    (ka = json_pack("{s:s}", "akpub", b64)) == NULL) {
+		free(b64);
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	}
+	free(b64);
+	json_decref(sm->key_attestation);
+	sm->key_attestation = ka;
+	return 0;
+}
+
+/* h = SHA-512(nonce || runtime_data); false on an OpenSSL failure. */
+static bool
+binding_digest(const struct av_ctx *ctx, uint8_t h[64])
+{
+	EVP_MD_CTX	*m;
+	unsigned int	 hl = 0;
+	bool		 ok;
+
+	if ((m = EVP_MD_CTX_new()) == NULL)
+		return false;
+	ok = EVP_DigestInit_ex(m, EVP_sha512(), NULL) == 1 &&
+	    EVP_DigestUpdate(m, ctx->nonce, ctx->nonce_len) == 1 &&
+	    EVP_DigestUpdate(m, ctx->runtime_data, ctx->runtime_data_len) == 1 &&
+	    EVP_DigestFinal_ex(m, h, &hl) == 1 && hl == 64;
+	EVP_MD_CTX_free(m);
+	return ok;
+}
+
+/*
+ * Nonce binding (docs/platforms/aws-nitro.md "Binding"), recorded as
+ * reasons.  Without runtime_data the document's nonce must equal the
+ * request nonce (nonce_mismatch).  With runtime_data either user_data is
+ * the 64 bytes SHA-512(nonce || runtime_data), which attests the runtime
+ * data as the key, or the nonce field equals the request nonce; neither
+ * is binding_mismatch.  Returns -1 only when out of memory.
+ */
+static int
+check_binding(struct nitro_doc *d, const struct av_ctx *ctx,
+    struct av_submod *sm, struct av_err *e)
+{
+	uint8_t	h[64];
+	bool	nonce_ok;
+
+	d->binding = NULL;
+	if (ctx->nonce == NULL) {
+		if (ctx->nonce_required)
+			av_submod_reason(sm, AV_E_NONCE,
+			    AV_STATUS_CONTRAINDICATED, "nonce", NULL, NULL,
+			    "the policy requires a nonce and the request has "
+			    "none");
+		return 0;
+	}
+	nonce_ok = d->nonce.present && d->nonce.n == ctx->nonce_len &&
+	    av_memeq_ct(d->nonce.p, ctx->nonce, ctx->nonce_len);
+	if (ctx->runtime_data == NULL) {
+		if (nonce_ok)
+			d->binding = "nonce";
+		else
 			av_submod_reason(sm, AV_E_NONCE,
 			    AV_STATUS_CONTRAINDICATED, "nonce",
 			    hex_or_null(ctx->nonce, ctx->nonce_len, true),
@@ -633,10 +691,38 @@ check_freshness(const struct nitro_doc *d, const struct av_ctx *ctx,
 			    d->nonce.present),
 			    "aws-nitro: document nonce differs from the "
 			    "request nonce");
-	} else if (ctx->nonce_required)
-		av_submod_reason(sm, AV_E_NONCE, AV_STATUS_CONTRAINDICATED,
-		    "nonce", NULL, NULL,
-		    "the policy requires a nonce and the request has none");
+		return 0;
+	}
+	if (!binding_digest(ctx, h)) {
+		av_submod_reason(sm, AV_E_INTERNAL, AV_STATUS_CONTRAINDICATED,
+		    "user_data", NULL, NULL, "internal error");
+		return 0;
+	}
+	if (d->user_data.present && d->user_data.n == sizeof(h) &&
+	    av_memeq_ct(d->user_data.p, h, sizeof(h))) {
+		d->binding = "sha512(nonce||runtime_data)";
+		return set_akpub(sm, ctx->runtime_data, ctx->runtime_data_len,
+		    e);
+	}
+	if (nonce_ok) {
+		d->binding = "nonce";
+		return 0;
+	}
+	av_submod_reason(sm, AV_E_BINDING, AV_STATUS_CONTRAINDICATED,
+	    "user_data", hex_or_null(h, sizeof(h), true),
+	    hex_or_null(d->user_data.p, d->user_data.n, d->user_data.present),
+	    "aws-nitro: neither user_data = SHA-512(nonce || runtime_data) "
+	    "nor nonce = the request nonce");
+	return 0;
+}
+
+/* Timestamp freshness against the policy's max_age_s: reasons. */
+static void
+check_age(const struct nitro_doc *d, const struct av_ctx *ctx,
+    struct av_submod *sm)
+{
+	int64_t ts = (int64_t)(d->timestamp_ms / 1000);
+
 	if (ctx->max_age_s < 0)
 		return;
 	/* ts >= 0: neither difference below can overflow */
@@ -666,7 +752,6 @@ nitro_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	EVP_PKEY		*pk;
 	uint8_t			*tbs = NULL;
 	size_t			 tbs_len;
-	char			*b64;
 	int			 rc = -1;
 
 	(void)policy;	/* freshness rules arrive through ctx */
@@ -697,17 +782,13 @@ nitro_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	av_submod_tv(sm, AV_TV_INSTANCE, AV_AR_AFFIRM);
 	av_submod_tv(sm, AV_TV_HARDWARE, AV_AR_AFFIRM);
 	av_submod_tv(sm, AV_TV_RUNTIME_OPAQUE, AV_AR_ISOLATED_MEMORY);
-	check_freshness(d, ctx, sm);
-	if (d->public_key.present && d->public_key.n > 0) {
-		if ((b64 = av_b64url_encode(d->public_key.p,
-		    d->public_key.n)) == NULL) {
-			AV_FAIL(e, AV_E_NOMEM, "out of memory");
-			goto out;
-		}
-		json_decref(sm->key_attestation);
-		sm->key_attestation = json_pack("{s:s}", "akpub", b64);
-		free(b64);
-	}
+	/* the document's key, unless a runtime_data binding replaces it */
+	if (d->public_key.present && d->public_key.n > 0 &&
+	    set_akpub(sm, d->public_key.p, d->public_key.n, e) != 0)
+		goto out;
+	if (check_binding(d, ctx, sm, e) != 0)
+		goto out;
+	check_age(d, ctx, sm);
 	rc = 0;
  out:
 	free(tbs);
@@ -779,6 +860,8 @@ nitro_claims(const void *parsed, json_t **out, struct av_err *e)
 	    d->nonce.present));
 	if (!d->tpm)
 		json_object_set_new(o, "debug", json_boolean(d->debug));
+	json_object_set_new(o, "binding", d->binding != NULL ?
+	    json_string(d->binding) : json_null());
 	json_object_set_new(o, "cose_tagged", json_boolean(d->cose.tagged));
 	json_object_set_new(o, "cabundle_len", json_integer((json_int_t)d->ncab));
 	json_object_set_new(cert, "subject",

@@ -133,6 +133,34 @@ run(const uint8_t *doc, size_t len, const char *type,
 	return res;
 }
 
+/* run() with a request nonce and runtime_data (either may be NULL). */
+static struct av_result *
+run_rt(const uint8_t *doc, size_t len, const struct av_policy *pol,
+    const uint8_t *nonce, size_t nonce_len, const uint8_t *rt, size_t rt_len)
+{
+	struct av_request	*req = NULL;
+	struct av_result	*res = NULL;
+	struct av_err		 e = { 0 };
+	struct av_env		 env = { .now = T0, .trust = F->trust };
+
+	assert_int_equal(av_request_from_raw("aws-nitro", doc, len, &req, &e),
+	    0);
+	if (nonce != NULL) {
+		assert_non_null(req->nonce = malloc(nonce_len));
+		memcpy(req->nonce, nonce, nonce_len);
+		req->nonce_len = nonce_len;
+	}
+	if (rt != NULL) {
+		assert_non_null(req->runtime_data = malloc(rt_len));
+		memcpy(req->runtime_data, rt, rt_len);
+		req->runtime_data_len = rt_len;
+	}
+	assert_int_equal(av_verify_request(&env, req, pol, &res, &e), 0);
+	assert_int_equal(res->nsubmods, 1);
+	av_request_free(req);
+	return res;
+}
+
 static const char *
 code_at(const struct av_submod *sm, size_t i)
 {
@@ -935,6 +963,79 @@ test_garbage(void **state)
 	expect_parse_fail(junk[0], 0, "aws-nitro", AV_E_MALFORMED, "empty");
 }
 
+/* A COSE_Sign1 {1: -35} around payload p[0..n), with a 96-byte signature. */
+static uint8_t *
+frame(const uint8_t *p, size_t n, size_t *len)
+{
+	static const uint8_t	 head[] = { 0x84, 0x44, 0xa1, 0x01, 0x38, 0x22,
+				    0xa0, 0x5a };
+	uint8_t			*d;
+	size_t			 o = 0;
+
+	assert_non_null(d = calloc(1, sizeof(head) + 4 + n + 2 + 96));
+	memcpy(d, head, sizeof(head));
+	o = sizeof(head);
+	d[o++] = (uint8_t)(n >> 24);
+	d[o++] = (uint8_t)(n >> 16);
+	d[o++] = (uint8_t)(n >> 8);
+	d[o++] = (uint8_t)n;
+	memcpy(d + o, p, n);
+	o += n;
+	d[o++] = 0x58;
+	d[o++] = 96;
+	*len = o + 96;
+	return d;
+}
+
+/*
+ * Hostile nesting and counts, under the 64 KiB cap: refused before
+ * libcbor builds (or, for counts, pre-allocates) anything.  Under ASan a
+ * let-through count would abort on a multi-GiB allocation.
+ */
+static void
+test_hostile_cbor(void **state)
+{
+	static const uint8_t	 count31[] = { 0x9a, 0x7f, 0xff, 0xff, 0xff };
+	static const uint8_t	 map_in_map[] = { 0xa1, 0x64, 'p', 'c', 'r',
+				    's', 0xba, 0x10, 0x00, 0x00, 0x00, 0x00 };
+	const size_t		 n = 60000;
+	uint8_t			*deep, *doc;
+	size_t			 len;
+	struct av_err		 e = { 0 };
+
+	(void)state;
+	assert_non_null(deep = malloc(n + 1));
+	memset(deep, 0x81, n);
+	deep[n] = 0x00;
+	/* as the document */
+	expect_parse_fail(deep, n + 1, "aws-nitro", AV_E_MALFORMED,
+	    "cose: nested more than 16 levels deep");
+	assert_null(av_backend_detect(deep, n + 1, &e));
+	/* as the payload */
+	doc = frame(deep, n + 1, &len);
+	assert_true(len < 64 * 1024);
+	expect_parse_fail(doc, len, "aws-nitro", AV_E_MALFORMED,
+	    "aws-nitro: payload nested more than 16 levels deep");
+	free(doc);
+	memset(deep, 0x9f, n);	/* indefinite arrays */
+	doc = frame(deep, n + 1, &len);
+	expect_parse_fail(doc, len, "aws-nitro", AV_E_MALFORMED,
+	    "aws-nitro: payload nested more than 16 levels deep");
+	free(doc);
+	free(deep);
+	/* counts announcing billions of items */
+	doc = frame(count31, sizeof(count31), &len);
+	expect_parse_fail(doc, len, "aws-nitro", AV_E_MALFORMED,
+	    "aws-nitro: truncated payload");
+	free(doc);
+	doc = frame(map_in_map, sizeof(map_in_map), &len);
+	expect_parse_fail(doc, len, "aws-nitro", AV_E_MALFORMED,
+	    "aws-nitro: truncated payload");
+	free(doc);
+	expect_parse_fail(count31, sizeof(count31), "aws-nitro",
+	    AV_E_MALFORMED, "cose: truncated document");
+}
+
 /* ---- freshness -------------------------------------------------------- */
 
 static void
@@ -990,6 +1091,156 @@ test_nonce(void **state)
 	assert_true(json_is_null(json_object_get(r, "actual")));
 	av_result_free(res);
 	free(doc);
+}
+
+/* The akpub of the submod's key attestation, or NULL. */
+static const char *
+akpub(const struct av_result *res)
+{
+	return json_string_value(json_object_get(
+	    res->submods[0].key_attestation, "akpub"));
+}
+
+static const char *
+binding_claim(const struct av_result *res)
+{
+	return json_string_value(json_object_get(res->submods[0].claims,
+	    "binding"));
+}
+
+/*
+ * Issue 3 binding with runtime_data: user_data = SHA-512(nonce ||
+ * runtime_data) attests the runtime data as the key; else the nonce field
+ * may carry the nonce; else binding_mismatch.
+ */
+static void
+test_runtime_data_binding(void **state)
+{
+	static const uint8_t	 pub[] = { 0x04, 0x01, 0x02, 0x03 };
+	struct avt_nitro_spec	 s;
+	struct av_policy	*pol;
+	struct av_result	*res;
+	json_t			*r;
+	uint8_t			*doc, nonce[32], other[32], rt[91], cat[123];
+	uint8_t			 ud[64], ud_nonce_only[64];
+	size_t			 len;
+	char			*rt64, *pub64, *h;
+
+	(void)state;
+	memset(nonce, 0x11, sizeof(nonce));
+	memset(other, 0x22, sizeof(other));
+	for (size_t i = 0; i < sizeof(rt); i++)
+		rt[i] = (uint8_t)(0x30 + i);
+	memcpy(cat, nonce, 32);
+	memcpy(cat + 32, rt, sizeof(rt));
+	av_sha512(cat, sizeof(cat), ud);
+	av_sha512(nonce, sizeof(nonce), ud_nonce_only);
+	assert_non_null(rt64 = av_b64url_encode(rt, sizeof(rt)));
+	assert_non_null(pub64 = av_b64url_encode(pub, sizeof(pub)));
+
+	/* user_data binds nonce and runtime_data: the runtime data is the key */
+	avt_nitro_spec_init(&s, T0, false);
+	s.user_data = (struct avt_nitro_field){ AVT_OPT_BYTES, ud, 64 };
+	s.public_key = (struct avt_nitro_field){ AVT_OPT_BYTES, pub,
+	    sizeof(pub) };
+	doc = make(&s, NULL, &len);
+	pol = policy("aws-nitro", section_for(&s),
+	    json_pack("{s:s}", "nonce", "required"));
+	res = run_rt(doc, len, pol, nonce, 32, rt, sizeof(rt));
+	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
+	assert_string_equal(akpub(res), rt64);
+	assert_string_equal(binding_claim(res), "sha512(nonce||runtime_data)");
+	av_result_free(res);
+	/* the same document without runtime_data: its nonce field is null */
+	res = run_rt(doc, len, pol, nonce, 32, NULL, 0);
+	assert_failed(res, "nonce_mismatch");
+	av_result_free(res);
+	/* another nonce, or other runtime data: binding_mismatch */
+	res = run_rt(doc, len, pol, other, 32, rt, sizeof(rt));
+	assert_failed(res, "binding_mismatch");
+	r = find_reason(&res->submods[0], "binding_mismatch", "user_data");
+	h = av_hex_encode(ud, 64);
+	assert_string_equal(json_string_value(json_object_get(r, "actual")),
+	    h);
+	free(h);
+	/* the document's own key stays the key attestation */
+	assert_string_equal(akpub(res), pub64);
+	assert_true(json_is_null(json_object_get(res->submods[0].claims,
+	    "binding")));
+	av_result_free(res);
+	res = run_rt(doc, len, pol, nonce, 32, rt, sizeof(rt) - 1);
+	assert_failed(res, "binding_mismatch");
+	av_result_free(res);
+	/* runtime_data without a nonce binds nothing; the policy wants one */
+	res = run_rt(doc, len, pol, NULL, 0, rt, sizeof(rt));
+	assert_failed(res, "nonce_mismatch");
+	av_result_free(res);
+	/* without a policy: no nonce, no binding, no reason */
+	res = run_rt(doc, len, NULL, NULL, 0, rt, sizeof(rt));
+	assert_int_equal(res->status, AV_STATUS_WARNING);
+	assert_string_equal(akpub(res), pub64);
+	av_result_free(res);
+	free(doc);
+
+	/* user_data of SHA-512(nonce) alone does not bind runtime_data */
+	avt_nitro_spec_init(&s, T0, false);
+	s.user_data = (struct avt_nitro_field){ AVT_OPT_BYTES,
+	    ud_nonce_only, 64 };
+	doc = make(&s, NULL, &len);
+	res = run_rt(doc, len, pol, nonce, 32, rt, sizeof(rt));
+	assert_failed(res, "binding_mismatch");
+	assert_null(res->submods[0].key_attestation);
+	av_result_free(res);
+	free(doc);
+
+	/* user_data of 63 or 65 bytes never binds */
+	avt_nitro_spec_init(&s, T0, false);
+	s.user_data = (struct avt_nitro_field){ AVT_OPT_BYTES, ud, 63 };
+	doc = make(&s, NULL, &len);
+	res = run_rt(doc, len, pol, nonce, 32, rt, sizeof(rt));
+	assert_failed(res, "binding_mismatch");
+	av_result_free(res);
+	free(doc);
+
+	/* the nonce field alone satisfies the binding; the key stays the
+	   document's */
+	avt_nitro_spec_init(&s, T0, false);
+	s.nonce = (struct avt_nitro_field){ AVT_OPT_BYTES, nonce, 32 };
+	s.public_key = (struct avt_nitro_field){ AVT_OPT_BYTES, pub,
+	    sizeof(pub) };
+	doc = make(&s, NULL, &len);
+	res = run_rt(doc, len, pol, nonce, 32, rt, sizeof(rt));
+	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
+	assert_string_equal(akpub(res), pub64);
+	assert_string_equal(binding_claim(res), "nonce");
+	av_result_free(res);
+	/* ... and without runtime_data too */
+	res = run_rt(doc, len, pol, nonce, 32, NULL, 0);
+	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
+	assert_string_equal(binding_claim(res), "nonce");
+	av_result_free(res);
+	/* a wrong nonce with runtime_data is binding_mismatch, once */
+	res = run_rt(doc, len, pol, other, 32, rt, sizeof(rt));
+	assert_failed(res, "binding_mismatch");
+	r = find_reason(&res->submods[0], "binding_mismatch", "user_data");
+	assert_true(json_is_null(json_object_get(r, "actual")));
+	av_result_free(res);
+	free(doc);
+
+	/* both: the user_data binding wins and attests the runtime data */
+	avt_nitro_spec_init(&s, T0, false);
+	s.nonce = (struct avt_nitro_field){ AVT_OPT_BYTES, nonce, 32 };
+	s.user_data = (struct avt_nitro_field){ AVT_OPT_BYTES, ud, 64 };
+	doc = make(&s, NULL, &len);
+	res = run_rt(doc, len, pol, nonce, 32, rt, sizeof(rt));
+	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
+	assert_string_equal(akpub(res), rt64);
+	assert_string_equal(binding_claim(res), "sha512(nonce||runtime_data)");
+	av_result_free(res);
+	free(doc);
+	av_policy_free(pol);
+	free(rt64);
+	free(pub64);
 }
 
 static void
@@ -1456,7 +1707,9 @@ main(void)
 		cmocka_unit_test(test_oversized_fields),
 		cmocka_unit_test(test_payload_shape),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_hostile_cbor),
 		cmocka_unit_test(test_nonce),
+		cmocka_unit_test(test_runtime_data_binding),
 		cmocka_unit_test(test_too_old),
 		cmocka_unit_test(test_nitrotpm),
 		cmocka_unit_test(test_policy_compile),
