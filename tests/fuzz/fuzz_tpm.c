@@ -2,8 +2,11 @@
  * Fuzz target for the TPM evidence parsers: TPMS_ATTEST, TPMT_SIGNATURE
  * and TPM2B_PUBLIC/TPMT_PUBLIC/SPKI unmarshalling (Tss2_MU underneath),
  * the "tpm" backend's envelopes (our JSON document and Trustee's), then
- * quote verification, claims and appraisal on whatever parsed.  Seeds:
- * evidence/tpm/ (swtpm runs, made by tests/unit/test_tpm_swtpm.c).
+ * quote verification, claims and appraisal on whatever parsed; and the
+ * parsers of the other TPM forms: "azure-snp-vtpm", "azure-tdx-vtpm"
+ * (evidence JSON, HCL report) and "gce-tpm" (protobuf).  Seeds:
+ * evidence/tpm/ (swtpm runs, made by tests/unit/test_tpm_swtpm.c; Azure
+ * and GCE forms by tests/unit/test_azure_vtpm.c and test_tpm.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -78,6 +81,21 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 	/* the envelopes, and everything after parsing */
 	ev.data = p;
 	ev.len = n;
+	for (int k = 0; k < 3; k++) {
+		static const char *const other[] = { "azure-snp-vtpm",
+		    "azure-tdx-vtpm", "gce-tpm" };
+		const struct av_backend *ob = av_backend_find(other[k]);
+
+		if (ob == NULL)
+			abort();
+		(void)ob->detect(p, n);
+		if (ob->parse(&ev, &parsed, &e) == 0) {
+			if (ob->claims(parsed, &claims, &e) == 0)
+				json_decref(claims);
+			ob->free(parsed);
+			parsed = NULL;
+		}
+	}
 	if (b->parse(&ev, &parsed, &e) != 0)
 		return 0;
 	if (av_submod_init(&sm, "cpu") == 0) {

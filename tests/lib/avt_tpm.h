@@ -63,6 +63,26 @@ uint8_t	*avt_tpm_sign(EVP_PKEY *key, enum avt_sig, uint16_t hash,
  */
 uint8_t	*avt_tpm_public(EVP_PKEY *key, bool restricted, size_t *len);
 
+/* ---- go-tpm-tools Attestation (protobuf) -------------------------------- */
+
+struct avt_gce_quote {
+	const uint8_t		*msg;	/* TPMS_ATTEST */
+	size_t			 msglen;
+	const uint8_t		*sig;	/* TPMT_SIGNATURE */
+	size_t			 siglen;
+	int			 bank;	/* AVT_SHA1, ... */
+	uint32_t		 mask;	/* PCRs in the map */
+	const struct avt_pcrs	*pcrs;
+};
+
+/*
+ * Encode an attest.Attestation: 1 ak_pub (TPMT_PUBLIC), 2 quotes, 3
+ * event_log (may be NULL), 6 ak_cert (DER, may be NULL).  malloc'd.
+ */
+uint8_t	*avt_gce_attestation(const uint8_t *tpmt, size_t tlen,
+	    const struct avt_gce_quote *, size_t nq, const uint8_t *evlog,
+	    size_t evlen, const uint8_t *cert, size_t certlen, size_t *len);
+
 /* ---- event logs --------------------------------------------------------- */
 
 struct avt_evlog;

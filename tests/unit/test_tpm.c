@@ -1218,6 +1218,162 @@ t_trustee_form(void **state)
 	av_policy_free(pol);
 }
 
+/* ---- gce-tpm: go-tpm-tools Attestation ---------------------------------- */
+
+/*
+ * An Attestation of two quotes (SHA-1 and SHA-256 banks of a boot log)
+ * by F->rsa, with an AK certificate from ca (NULL: none).
+ */
+static uint8_t *
+gce_doc(struct avt_evlog *l, X509 *ca, EVP_PKEY *ca_key, bool bad_sig,
+    size_t *len)
+{
+	struct avt_quote_spec	 s1 = { .sig_hash = TPM2_ALG_SHA256 };
+	struct avt_quote_spec	 s2 = { .sig_hash = TPM2_ALG_SHA256 };
+	struct avt_gce_quote	 q[2];
+	struct avt_cert_spec	 cs = { .cn = "gce test AK",
+	    .not_before = T0 - 3600, .not_after = T0 + 3600,
+	    .md = EVP_sha256() };
+	const struct avt_pcrs	*p = avt_evlog_pcrs(l);
+	uint8_t			*m1, *m2, *g1, *g2, *pub, *der = NULL, *out;
+	size_t			 l1, l2, gl1, gl2, pl, dl = 0, evn;
+	const uint8_t		*ev = avt_evlog_bytes(l, &evn);
+	X509			*leaf = NULL;
+
+	s1.sel[AVT_SHA1] = s2.sel[AVT_SHA256] = ALL24;
+	m1 = avt_tpm_attest(&s1, p, &l1);
+	m2 = avt_tpm_attest(&s2, p, &l2);
+	g1 = avt_tpm_sign(F->rsa, AVT_RSASSA, TPM2_ALG_SHA256, m1, l1, &gl1);
+	g2 = avt_tpm_sign(F->rsa, AVT_RSASSA, TPM2_ALG_SHA256, m2, l2, &gl2);
+	if (bad_sig)
+		g2[gl2 - 1] ^= 1;
+	pub = avt_tpm_public(F->rsa, true, &pl);
+	q[0] = (struct avt_gce_quote){ m1, l1, g1, gl1, AVT_SHA1, ALL24, p };
+	q[1] = (struct avt_gce_quote){ m2, l2, g2, gl2, AVT_SHA256, ALL24, p };
+	if (ca != NULL) {
+		leaf = avt_cert_new(&cs, F->rsa, ca, ca_key);
+		der = avt_cert_der(leaf, &dl);
+	}
+	/* ak_pub is a bare TPMT_PUBLIC: skip TPM2B_PUBLIC's size */
+	out = avt_gce_attestation(pub + 2, pl - 2, q, 2, ev, evn, der, dl,
+	    len);
+	X509_free(leaf);
+	free(m1);
+	free(m2);
+	free(g1);
+	free(g2);
+	free(pub);
+	free(der);
+	return out;
+}
+
+static struct av_result *
+run_raw(const char *type, const uint8_t *p, size_t n,
+    const struct av_policy *pol)
+{
+	struct av_request	*req = NULL;
+	struct av_result	*res = NULL;
+	struct av_err		 e = { 0 };
+	struct av_env		 env = { .now = T0, .trust = F->trust };
+
+	assert_int_equal(av_request_from_raw(type, p, n, &req, &e), 0);
+	assert_int_equal(av_verify_request(&env, req, pol, &res, &e), 0);
+	av_request_free(req);
+	return res;
+}
+
+static void
+t_gce(void **state)
+{
+	struct avt_evlog	*l = boot_log(false, 0);
+	struct av_policy	*pol;
+	struct av_result	*r;
+	uint8_t			*d;
+	size_t			 n;
+
+	(void)state;
+	d = gce_doc(l, F->ca, F->ca_key, false, &n);
+	/* detected without a declared type */
+	r = run_raw(NULL, d, n, NULL);
+	expect(r, AV_STATUS_WARNING, "no_reference_values");
+	assert_string_equal(json_string_value(claim(r, "format", NULL)),
+	    "gce-tpm");
+	assert_string_equal(json_string_value(json_array_get(claim(r, "ak",
+	    "trust", NULL), 0)), "certificate");
+	assert_non_null(claim(r, "pcrs", "sha1", "23", NULL));
+	assert_non_null(claim(r, "pcrs", "sha256", "0", NULL));
+	assert_true(json_is_true(claim(r, "event_log", "secure_boot", NULL)));
+	assert_int_equal(json_array_size(claim(r, "quotes", NULL)), 2);
+	av_result_free(r);
+	/* the "tpm" policy keys, as a "gce-tpm" section */
+	{
+		struct av_policy_err	 perr = { 0 };
+		json_t			*doc = json_pack("{s:s, s:i, s:{s:o}}",
+		    "id", "gce", "version", 1, "evidence", "gce-tpm",
+		    json_pack("{s:s, s:b, s:{s:[s]}}", "ak_trust",
+		    "certificate", "secure_boot", 1, "kernel_cmdline",
+		    "prefix", "/vmlinuz "));
+
+		assert_int_equal(av_policy_compile(doc, &pol, &perr), 0);
+		json_decref(doc);
+	}
+	r = run_raw("gce-tpm", d, n, pol);
+	expect(r, AV_STATUS_AFFIRMING, NULL);
+	av_result_free(r);
+	av_policy_free(pol);
+	free(d);
+	/* an AK certificate from an untrusted CA */
+	d = gce_doc(l, F->rogue, F->rogue_key, false, &n);
+	r = run_raw("gce-tpm", d, n, NULL);
+	expect(r, AV_STATUS_CONTRAINDICATED, "untrusted_root");
+	av_result_free(r);
+	free(d);
+	/* no certificate at all, no enrolment */
+	d = gce_doc(l, NULL, NULL, false, &n);
+	r = run_raw("gce-tpm", d, n, NULL);
+	expect(r, AV_STATUS_CONTRAINDICATED, "ak_untrusted");
+	av_result_free(r);
+	free(d);
+	/* a bad signature on the second quote */
+	d = gce_doc(l, F->ca, F->ca_key, true, &n);
+	r = run_raw("gce-tpm", d, n, NULL);
+	expect(r, AV_STATUS_CONTRAINDICATED, "signature_invalid");
+	av_result_free(r);
+	/* truncated protobuf */
+	for (size_t cut = 1; cut < n; cut += n / 9) {
+		r = run_raw("gce-tpm", d, cut, NULL);
+		expect(r, AV_STATUS_CONTRAINDICATED, "evidence_malformed");
+		av_result_free(r);
+	}
+	free(d);
+	avt_evlog_free(l);
+}
+
+/* AV_TPM_REGEN_SEEDS=1: a synthetic gce-tpm attestation as a fuzz seed. */
+static void
+t_regen_gce_seed(void **state)
+{
+	const char		*src = getenv("AV_SOURCE_DIR");
+	const char		*regen = getenv("AV_TPM_REGEN_SEEDS");
+	struct avt_evlog	*l;
+	uint8_t			*d;
+	size_t			 n;
+	char			 p[1200];
+	FILE			*f;
+
+	(void)state;
+	if (regen == NULL || strcmp(regen, "1") != 0 || src == NULL)
+		skip();
+	l = boot_log(false, 0);
+	d = gce_doc(l, F->ca, F->ca_key, false, &n);
+	snprintf(p, sizeof(p), "%s/evidence/tpm/gce-synthetic.pb", src);
+	assert_non_null(f = fopen(p, "wb"));
+	assert_int_equal(fwrite(d, 1, n, f), n);
+	fclose(f);
+	free(d);
+	avt_evlog_free(l);
+}
+
 /* ---- policy compilation ------------------------------------------------- */
 
 static void
@@ -1350,6 +1506,8 @@ main(void)
 		cmocka_unit_test(t_eventlog_parse),
 		cmocka_unit_test(t_document_form),
 		cmocka_unit_test(t_trustee_form),
+		cmocka_unit_test(t_gce),
+		cmocka_unit_test(t_regen_gce_seed),
 		cmocka_unit_test(t_policy_errors),
 		cmocka_unit_test(t_seeds),
 	};

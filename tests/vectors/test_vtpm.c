@@ -179,7 +179,7 @@ collateral(const json_t *v)
 	return c;
 }
 
-/* Run one request body. */
+/* Run one request body (consumed). */
 static struct av_result *
 run(const json_t *v, json_t *body, const struct av_policy *pol,
     struct av_trust *trust)
@@ -203,6 +203,7 @@ run(const json_t *v, json_t *body, const struct av_policy *pol,
  out:
 	av_request_free(req);
 	av_collateral_free(coll);
+	json_decref(body);
 	return res;
 }
 
