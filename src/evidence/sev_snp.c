@@ -371,6 +371,146 @@ companion_bytes(const json_t *v, uint8_t **out, size_t *len,
 	return 0;
 }
 
+/* ---- parse cache ------------------------------------------------------ */
+
+/*
+ * Companions repeat (a host sends the same VCEK, ASK, ARK and CRL with
+ * every report), and OpenSSL 3 spends about as long decoding the keys of
+ * three certificates as verifying the report's signature.  Parsed
+ * certificates and CRLs are kept by the SHA-256 of the bytes they came
+ * from (the same bytes always parse the same); lookups hand out new
+ * references.  Shared X509/X509_CRL objects are only read.
+ */
+#define PARSE_CACHE_N	64
+struct parse_slot {
+	bool			 used;
+	bool			 crl;
+	uint8_t			 key[32];
+	STACK_OF(X509)		*certs;	/* owned refs */
+	STACK_OF(X509_CRL)	*crls;	/* owned refs */
+};
+static pthread_mutex_t		parse_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct parse_slot	parse_cache[PARSE_CACHE_N];
+static size_t			parse_next;
+
+static STACK_OF(X509_CRL) *
+crls_up_ref(STACK_OF(X509_CRL) *sk)
+{
+	STACK_OF(X509_CRL) *out = sk_X509_CRL_dup(sk);
+
+	for (int i = 0; out != NULL && i < sk_X509_CRL_num(out); i++)
+		if (!X509_CRL_up_ref(sk_X509_CRL_value(out, i))) {
+			while (--i >= 0)
+				X509_CRL_free(sk_X509_CRL_value(out, i));
+			sk_X509_CRL_free(out);
+			out = NULL;
+		}
+	return out;
+}
+
+/* A new stack of new references from the cache, or NULL (not there). */
+static void *
+parse_cache_get(const uint8_t key[32], bool crl)
+{
+	void *out = NULL;
+
+	pthread_mutex_lock(&parse_mtx);
+	for (size_t i = 0; i < PARSE_CACHE_N; i++) {
+		struct parse_slot *sl = &parse_cache[i];
+
+		if (!sl->used || sl->crl != crl ||
+		    memcmp(sl->key, key, 32) != 0)
+			continue;
+		out = crl ? (void *)crls_up_ref(sl->crls) :
+		    (void *)X509_chain_up_ref(sl->certs);
+		break;
+	}
+	pthread_mutex_unlock(&parse_mtx);
+	return out;
+}
+
+/* Keep a copy (new references) of a parse result. */
+static void
+parse_cache_put(const uint8_t key[32], STACK_OF(X509) *certs,
+    STACK_OF(X509_CRL) *crls)
+{
+	STACK_OF(X509)		*c = NULL;
+	STACK_OF(X509_CRL)	*l = NULL;
+	struct parse_slot	*sl;
+
+	if ((certs != NULL && (c = X509_chain_up_ref(certs)) == NULL) ||
+	    (crls != NULL && (l = crls_up_ref(crls)) == NULL)) {
+		sk_X509_pop_free(c, X509_free);
+		return;
+	}
+	pthread_mutex_lock(&parse_mtx);
+	sl = &parse_cache[parse_next];
+	parse_next = (parse_next + 1) % PARSE_CACHE_N;
+	sk_X509_pop_free(sl->certs, X509_free);
+	sk_X509_CRL_pop_free(sl->crls, X509_CRL_free);
+	sl->used = true;
+	sl->crl = crls != NULL;
+	memcpy(sl->key, key, 32);
+	sl->certs = c;
+	sl->crls = l;
+	pthread_mutex_unlock(&parse_mtx);
+}
+
+/* Certificates of p (one DER or PEM blocks): new stack, or NULL. */
+static STACK_OF(X509) *
+parse_certs(const uint8_t *p, size_t n)
+{
+	STACK_OF(X509)	*sk;
+	uint8_t		 key[32];
+
+	av_sha256(p, n, key);
+	if ((sk = parse_cache_get(key, false)) != NULL)
+		return sk;
+	if ((sk = av_x509_parse_any(p, n)) == NULL || sk_X509_num(sk) == 0) {
+		sk_X509_free(sk);
+		return NULL;
+	}
+	parse_cache_put(key, sk, NULL);
+	return sk;
+}
+
+/* CRLs of p (one DER CRL or PEM blocks): new stack, or NULL. */
+static STACK_OF(X509_CRL) *
+parse_crls(const uint8_t *p, size_t n)
+{
+	STACK_OF(X509_CRL)	*sk;
+	const unsigned char	*q = p;
+	X509_CRL		*crl;
+	BIO			*b;
+	uint8_t			 key[32];
+
+	av_sha256(p, n, key);
+	if ((sk = parse_cache_get(key, true)) != NULL)
+		return sk;
+	if ((sk = sk_X509_CRL_new_null()) == NULL)
+		return NULL;
+	if (n > 0 && p[0] == 0x30) {
+		if ((crl = d2i_X509_CRL(NULL, &q, (long)n)) == NULL ||
+		    q != p + n || !sk_X509_CRL_push(sk, crl))
+			X509_CRL_free(crl);
+	} else if (n <= INT32_MAX && (b = BIO_new_mem_buf(p, (int)n)) != NULL) {
+		while (sk_X509_CRL_num(sk) <= SNP_MAX_CRLS && (crl =
+		    PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL)
+			if (!sk_X509_CRL_push(sk, crl)) {
+				X509_CRL_free(crl);
+				break;
+			}
+		BIO_free(b);
+	}
+	ERR_clear_error();
+	if (sk_X509_CRL_num(sk) == 0) {
+		sk_X509_CRL_free(sk);
+		return NULL;
+	}
+	parse_cache_put(key, NULL, sk);
+	return sk;
+}
+
 /* Keep x (reference taken) as the leaf of kind k. */
 static int
 set_leaf(struct snp_ev *d, X509 *x, enum snp_cert_kind k, struct av_err *e)
@@ -424,7 +564,7 @@ add_certs(struct snp_ev *d, const uint8_t *p, size_t n,
 	STACK_OF(X509)	*sk;
 	int		 rc = -1;
 
-	if ((sk = av_x509_parse_any(p, n)) == NULL || sk_X509_num(sk) == 0) {
+	if ((sk = parse_certs(p, n)) == NULL) {
 		AV_FAIL(e, AV_E_MALFORMED,
 		    "sev-snp: certificate companion does not parse");
 		goto out;
@@ -490,36 +630,16 @@ push_crl(struct snp_ev *d, X509_CRL *crl, struct av_err *e)
 static int
 add_crls(struct snp_ev *d, const uint8_t *p, size_t n, struct av_err *e)
 {
-	const unsigned char	*q = p;
-	X509_CRL		*crl;
-	BIO			*b;
-	int			 added = 0;
+	STACK_OF(X509_CRL)	*sk;
+	int			 rc = 0;
 
-	if (n > 0 && p[0] == 0x30) {
-		if ((crl = d2i_X509_CRL(NULL, &q, (long)n)) == NULL ||
-		    q != p + n) {
-			X509_CRL_free(crl);
-			ERR_clear_error();
-			return AV_FAIL(e, AV_E_MALFORMED,
-			    "sev-snp: CRL companion does not parse");
-		}
-		return push_crl(d, crl, e);
-	}
-	if ((b = BIO_new_mem_buf(p, (int)n)) == NULL)
-		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
-		if (push_crl(d, crl, e) != 0) {
-			BIO_free(b);
-			return -1;
-		}
-		added++;
-	}
-	ERR_clear_error();
-	BIO_free(b);
-	if (added == 0)
+	if ((sk = parse_crls(p, n)) == NULL)
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "sev-snp: CRL companion does not parse");
-	return 0;
+	while (rc == 0 && sk_X509_CRL_num(sk) > 0)
+		rc = push_crl(d, sk_X509_CRL_shift(sk), e);
+	sk_X509_CRL_pop_free(sk, X509_CRL_free);
+	return rc;
 }
 
 /* The extended-report certificate table (auxblob). */
@@ -528,6 +648,7 @@ add_cert_table(struct snp_ev *d, const uint8_t *p, size_t n,
     struct av_err *e)
 {
 	struct snp_cert_entry	 ent[SNP_CERT_TABLE_MAX];
+	STACK_OF(X509)		*sk = NULL;
 	size_t			 nent;
 	X509			*x;
 
@@ -543,10 +664,17 @@ add_cert_table(struct snp_ev *d, const uint8_t *p, size_t n,
 				return -1;
 			continue;
 		}
-		if ((x = av_x509_from_der(ent[i].data, ent[i].len)) == NULL)
+		if (ent[i].data[0] != 0x30 ||
+		    (sk = parse_certs(ent[i].data, ent[i].len)) == NULL ||
+		    sk_X509_num(sk) != 1) {
+			sk_X509_pop_free(sk, X509_free);
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "sev-snp: certificate table entry is not a DER "
 			    "certificate");
+		}
+		x = sk_X509_shift(sk);
+		sk_X509_free(sk);
+		sk = NULL;
 		if (ent[i].kind == SNP_CERT_VCEK || ent[i].kind == SNP_CERT_VLEK)
 			rc = snp_cert_is_ca(x) ? AV_FAIL(e, AV_E_MALFORMED,
 			    "sev-snp: VCEK/VLEK table entry is a CA") :
