@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "av/codec.h"
@@ -816,6 +818,7 @@ dcap_tcb_info_parse(const uint8_t *text, size_t n, const char *sig_hex,
 
 	if ((ti = calloc(1, sizeof(*ti))) == NULL)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	ti->refs = 1;
 	if ((b = signed_load(text, n, "tcbInfo", sig_hex, &ti->doc)) == NULL) {
 		AV_FAIL(e, AV_E_COLLATERAL_INVALID,
 		    "tdx: TCB info is not a signed tcbInfo document");
@@ -912,11 +915,19 @@ dcap_tcb_info_parse(const uint8_t *text, size_t n, const char *sig_hex,
 	return rc;
 }
 
-/* NULL-safe. */
+/* Another reference to an immutable parsed document. */
+struct dcap_tcb_info *
+dcap_tcb_info_ref(struct dcap_tcb_info *ti)
+{
+	__atomic_add_fetch(&ti->refs, 1, __ATOMIC_RELAXED);
+	return ti;
+}
+
+/* Drop a reference; the last one frees.  NULL-safe. */
 void
 dcap_tcb_info_free(struct dcap_tcb_info *ti)
 {
-	if (ti == NULL)
+	if (ti == NULL || __atomic_sub_fetch(&ti->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	free(ti->doc.text);
 	for (size_t i = 0; i < ti->nmodules; i++)
@@ -945,6 +956,7 @@ dcap_qe_identity_parse(const uint8_t *text, size_t n, const char *sig_hex,
 
 	if ((qi = calloc(1, sizeof(*qi))) == NULL)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	qi->refs = 1;
 	if ((b = signed_load(text, n, "enclaveIdentity", sig_hex,
 	    &qi->doc)) == NULL) {
 		AV_FAIL(e, AV_E_COLLATERAL_INVALID,
@@ -996,11 +1008,19 @@ dcap_qe_identity_parse(const uint8_t *text, size_t n, const char *sig_hex,
 	return rc;
 }
 
-/* NULL-safe. */
+/* Another reference to an immutable parsed document. */
+struct dcap_qe_identity *
+dcap_qe_identity_ref(struct dcap_qe_identity *qi)
+{
+	__atomic_add_fetch(&qi->refs, 1, __ATOMIC_RELAXED);
+	return qi;
+}
+
+/* Drop a reference; the last one frees.  NULL-safe. */
 void
 dcap_qe_identity_free(struct dcap_qe_identity *qi)
 {
-	if (qi == NULL)
+	if (qi == NULL || __atomic_sub_fetch(&qi->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	free(qi->doc.text);
 	isv_levels_free(qi->levels, qi->nlevels);
@@ -1024,13 +1044,16 @@ static int
 sigmemo_key(const struct dcap_signed *d, EVP_PKEY *pk, uint8_t key[32])
 {
 	static const char	 tag[] = "attestd dcap sig v1";
-	unsigned char		*der = NULL;
+	uint8_t			 pub[133];
+	size_t			 publen = 0;
 	EVP_MD_CTX		*m;
 	unsigned int		 len = 0;
-	int			 n, rc = -1;
+	int			 rc = -1;
 
-	if ((n = i2d_PUBKEY(pk, &der)) <= 0 || (m = EVP_MD_CTX_new()) == NULL) {
-		OPENSSL_free(der);
+	/* the raw point: cheap, unlike an encoder round trip */
+	if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub,
+	    sizeof(pub), &publen) != 1 || (m = EVP_MD_CTX_new()) == NULL) {
+		ERR_clear_error();
 		return -1;
 	}
 	if (EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
@@ -1038,11 +1061,10 @@ sigmemo_key(const struct dcap_signed *d, EVP_PKEY *pk, uint8_t key[32])
 	    EVP_DigestUpdate(m, &d->body_len, sizeof(d->body_len)) == 1 &&
 	    EVP_DigestUpdate(m, d->text + d->body_off, d->body_len) == 1 &&
 	    EVP_DigestUpdate(m, d->sig, sizeof(d->sig)) == 1 &&
-	    EVP_DigestUpdate(m, der, (size_t)n) == 1 &&
+	    EVP_DigestUpdate(m, pub, publen) == 1 &&
 	    EVP_DigestFinal_ex(m, key, &len) == 1 && len == 32)
 		rc = 0;
 	EVP_MD_CTX_free(m);
-	OPENSSL_free(der);
 	return rc;
 }
 

@@ -154,6 +154,7 @@ struct dcap_signed {
 
 /* TCB info v2/v3 ("SGX" or "TDX"). */
 struct dcap_tcb_info {
+	int			 refs;		/* atomic; see _ref() / _free() */
 	struct dcap_signed	 doc;
 	char			 id[8];		/* "SGX", "TDX" */
 	int			 version;
@@ -173,6 +174,7 @@ struct dcap_tcb_info {
 
 /* Enclave identity v2 ("QE", "QVE", "TD_QE"). */
 struct dcap_qe_identity {
+	int			 refs;		/* atomic; see _ref() / _free() */
 	struct dcap_signed	 doc;
 	char			 id[8];
 	int			 version;
@@ -207,10 +209,14 @@ AV_MUST_USE int dcap_json_member_span(const uint8_t *text, size_t n,
  */
 AV_MUST_USE int dcap_tcb_info_parse(const uint8_t *text, size_t n,
     const char *sig_hex, struct dcap_tcb_info **out, struct av_err *e);
+/* Parsed documents are immutable and refcounted: _ref adds one. */
+struct dcap_tcb_info *dcap_tcb_info_ref(struct dcap_tcb_info *);
+/* Drop a reference; the last one frees.  NULL-safe. */
 void	dcap_tcb_info_free(struct dcap_tcb_info *);
 /* Same for an enclave identity ({"enclaveIdentity": ..., "signature"}). */
 AV_MUST_USE int dcap_qe_identity_parse(const uint8_t *text, size_t n,
     const char *sig_hex, struct dcap_qe_identity **out, struct av_err *e);
+struct dcap_qe_identity *dcap_qe_identity_ref(struct dcap_qe_identity *);
 void	dcap_qe_identity_free(struct dcap_qe_identity *);
 
 /*

@@ -8,6 +8,7 @@
  * QE identity: dates, signer chain, signature, FMSPC/PCE-ID, CRLs); TDX
  * module identity; TCB level selection; QE identity; combined status.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,230 @@ const uint8_t tdx_intel_qe_vendor_id[16] = {
 };
 
 #define TDX_MAX_PCK_CHAIN	8	/* certificates in the PEM chain */
+#define TDX_MEMO		32	/* parsed objects kept per kind */
+
+/*
+ * Parsed certificate lists, CRLs, TCB infos and QE identities by SHA-256
+ * of their bytes.  Every quote of a platform carries the same PCK chain
+ * and is appraised with the same collateral, and decoding X.509 or JSON
+ * costs far more than both signatures of a quote (OpenSSL 3 decodes each
+ * public key through its provider machinery).  These are memos of pure
+ * functions, like the chain cache (DESIGN.md s.7); the objects are
+ * immutable once parsed and shared by reference.
+ */
+struct memo {
+	pthread_mutex_t	  mtx;
+	struct {
+		uint8_t	  key[32];
+		void	 *obj;		/* one reference owned here */
+	}		  slot[TDX_MEMO];	/* guarded */
+	size_t		  next;			/* guarded */
+	void		*(*ref)(void *);	/* a new reference */
+	void		 (*unref)(void *);
+};
+
+static void *
+ref_chain(void *p)
+{
+	return X509_chain_up_ref(p);
+}
+
+static void
+unref_chain(void *p)
+{
+	sk_X509_pop_free(p, X509_free);
+}
+
+static void *
+ref_crl(void *p)
+{
+	return X509_CRL_up_ref(p) == 1 ? p : NULL;
+}
+
+static void
+unref_crl(void *p)
+{
+	X509_CRL_free(p);
+}
+
+static void *
+ref_ti(void *p)
+{
+	return dcap_tcb_info_ref(p);
+}
+
+static void
+unref_ti(void *p)
+{
+	dcap_tcb_info_free(p);
+}
+
+static void *
+ref_qi(void *p)
+{
+	return dcap_qe_identity_ref(p);
+}
+
+static void
+unref_qi(void *p)
+{
+	dcap_qe_identity_free(p);
+}
+
+static void *
+ref_pkey(void *p)
+{
+	return EVP_PKEY_up_ref(p) == 1 ? p : NULL;
+}
+
+static void
+unref_pkey(void *p)
+{
+	EVP_PKEY_free(p);
+}
+
+static struct memo memo_chain = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
+    NULL } }, 0, ref_chain, unref_chain };
+static struct memo memo_crl = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
+    NULL } }, 0, ref_crl, unref_crl };
+static struct memo memo_ti = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
+    NULL } }, 0, ref_ti, unref_ti };
+static struct memo memo_qi = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
+    NULL } }, 0, ref_qi, unref_qi };
+static struct memo memo_pkey = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
+    NULL } }, 0, ref_pkey, unref_pkey };
+
+/* A new reference to what key maps to, or NULL. */
+static void *
+memo_get(struct memo *m, const uint8_t key[32])
+{
+	void *obj = NULL;
+
+	pthread_mutex_lock(&m->mtx);
+	for (size_t i = 0; i < TDX_MEMO && obj == NULL; i++)
+		if (m->slot[i].obj != NULL &&
+		    memcmp(m->slot[i].key, key, 32) == 0)
+			obj = m->ref(m->slot[i].obj);
+	pthread_mutex_unlock(&m->mtx);
+	return obj;
+}
+
+/* Remember obj (a reference is taken; failures are ignored). */
+static void
+memo_put(struct memo *m, const uint8_t key[32], void *obj)
+{
+	void *keep, *old;
+
+	if ((keep = m->ref(obj)) == NULL)
+		return;
+	pthread_mutex_lock(&m->mtx);
+	old = m->slot[m->next].obj;
+	memcpy(m->slot[m->next].key, key, 32);
+	m->slot[m->next].obj = keep;
+	m->next = (m->next + 1) % TDX_MEMO;
+	pthread_mutex_unlock(&m->mtx);
+	if (old != NULL)
+		m->unref(old);
+}
+
+/* SHA-256 of tag || a || 0 || b (b may be NULL). */
+static void
+memo_key(char tag, const uint8_t *a, size_t an, const char *b, uint8_t key[32])
+{
+	EVP_MD_CTX	*m;
+	unsigned int	 len;
+	uint8_t		 z = 0;
+
+	if ((m = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(m, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(m, &tag, 1) != 1 ||
+	    EVP_DigestUpdate(m, a, an) != 1 ||
+	    EVP_DigestUpdate(m, &z, 1) != 1 ||
+	    (b != NULL && EVP_DigestUpdate(m, b, strlen(b)) != 1) ||
+	    EVP_DigestFinal_ex(m, key, &len) != 1)
+		memset(key, 0xff, 32);	/* never matches a real digest */
+	EVP_MD_CTX_free(m);
+}
+
+/*
+ * Every certificate in p (PEM or one DER), through the memo.  Returns a
+ * new stack of new references (sk_X509_pop_free), or NULL.
+ */
+static STACK_OF(X509) *
+certs_parse(const uint8_t *p, size_t n)
+{
+	STACK_OF(X509)	*sk;
+	uint8_t		 key[32];
+
+	memo_key('C', p, n, NULL, key);
+	if ((sk = memo_get(&memo_chain, key)) != NULL)
+		return sk;
+	if ((sk = av_x509_parse_any(p, n)) != NULL)
+		memo_put(&memo_chain, key, sk);
+	return sk;
+}
+
+/* A CRL in any encoding, through the memo.  New reference or NULL. */
+static X509_CRL *
+crl_parse(const uint8_t *p, size_t n)
+{
+	X509_CRL	*crl;
+	uint8_t		 key[32];
+
+	memo_key('R', p, n, NULL, key);
+	if ((crl = memo_get(&memo_crl, key)) != NULL)
+		return crl;
+	if ((crl = av_pcs_crl_decode(p, n)) != NULL)
+		memo_put(&memo_crl, key, crl);
+	return crl;
+}
+
+/* The attestation key (raw x || y) as a P-256 key, through the memo. */
+static EVP_PKEY *
+att_key(const uint8_t xy[64])
+{
+	EVP_PKEY	*pk;
+	uint8_t		 key[32];
+
+	memo_key('K', xy, 64, NULL, key);
+	if ((pk = memo_get(&memo_pkey, key)) != NULL)
+		return pk;
+	if ((pk = av_ec_pubkey_from_raw("P-256", xy, 64)) != NULL)
+		memo_put(&memo_pkey, key, pk);
+	return pk;
+}
+
+/* dcap_tcb_info_parse() through the memo. */
+static int
+tcb_info_parse(const uint8_t *p, size_t n, const char *sig,
+    struct dcap_tcb_info **out, struct av_err *e)
+{
+	uint8_t key[32];
+
+	memo_key('T', p, n, sig, key);
+	if ((*out = memo_get(&memo_ti, key)) != NULL)
+		return 0;
+	if (dcap_tcb_info_parse(p, n, sig, out, e) != 0)
+		return -1;
+	memo_put(&memo_ti, key, *out);
+	return 0;
+}
+
+/* dcap_qe_identity_parse() through the memo. */
+static int
+qe_identity_parse(const uint8_t *p, size_t n, const char *sig,
+    struct dcap_qe_identity **out, struct av_err *e)
+{
+	uint8_t key[32];
+
+	memo_key('Q', p, n, sig, key);
+	if ((*out = memo_get(&memo_qi, key)) != NULL)
+		return 0;
+	if (dcap_qe_identity_parse(p, n, sig, out, e) != 0)
+		return -1;
+	memo_put(&memo_qi, key, *out);
+	return 0;
+}
 
 /* ---- parsing ------------------------------------------------------------ */
 
@@ -75,7 +300,7 @@ read_pck_chain(struct tdx_quote *q, const struct av_reader *cd,
 {
 	if (cd->left == 0)
 		return AV_FAIL(e, AV_E_MALFORMED, "tdx: empty PCK chain");
-	if ((q->pck_chain = av_x509_parse_any(cd->p, cd->left)) == NULL)
+	if ((q->pck_chain = certs_parse(cd->p, cd->left)) == NULL)
 		return AV_FAIL(e, AV_E_MALFORMED, "tdx: bad PCK chain");
 	if (sk_X509_num(q->pck_chain) > TDX_MAX_PCK_CHAIN)
 		return AV_FAIL(e, AV_E_MALFORMED, "tdx: PCK chain too long");
@@ -574,7 +799,7 @@ pem_chain(const char *s)
 {
 	if (s == NULL)
 		return NULL;
-	return av_x509_parse_any((const uint8_t *)s, strlen(s));
+	return certs_parse((const uint8_t *)s, strlen(s));
 }
 
 /* Is fmspc (bytes) equal to the hex string h (either case)? */
@@ -669,13 +894,13 @@ store_tcb_info(struct av_collateral *coll, const uint8_t *fmspc, int64_t now,
 	if (bti != NULL) {
 		const json_t *s = json_object_get(bti, "tcb_info");
 
-		if (dcap_tcb_info_parse((const uint8_t *)json_string_value(s),
+		if (tcb_info_parse((const uint8_t *)json_string_value(s),
 		    json_string_length(s), json_string_value(json_object_get(bti,
 		    "tcb_info_signature")), &c->ti, e) != 0)
 			return -1;
 		c->ti_chain = pem_chain(json_string_value(json_object_get(bti,
 		    "tcb_info_issuer_chain")));
-	} else if (dcap_tcb_info_parse(best->data, best->len, NULL, &c->ti,
+	} else if (tcb_info_parse(best->data, best->len, NULL, &c->ti,
 	    e) != 0)
 		return -1;
 	c->ti_src = "store";
@@ -729,13 +954,13 @@ store_qe_identity(struct av_collateral *coll, int64_t now, struct tdx_coll *c,
 	if (bqi != NULL) {
 		const json_t *s = json_object_get(bqi, "qe_identity");
 
-		if (dcap_qe_identity_parse((const uint8_t *)json_string_value(s),
+		if (qe_identity_parse((const uint8_t *)json_string_value(s),
 		    json_string_length(s), json_string_value(json_object_get(bqi,
 		    "qe_identity_signature")), &c->qi, e) != 0)
 			return -1;
 		c->qi_chain = pem_chain(json_string_value(json_object_get(bqi,
 		    "qe_identity_issuer_chain")));
-	} else if (dcap_qe_identity_parse(best->data, best->len, NULL, &c->qi,
+	} else if (qe_identity_parse(best->data, best->len, NULL, &c->qi,
 	    e) != 0)
 		return -1;
 	c->qi_src = "store";
@@ -781,7 +1006,7 @@ comp_crl(const char *s)
 {
 	if (s == NULL)
 		return NULL;
-	return av_pcs_crl_decode((const uint8_t *)s, strlen(s));
+	return crl_parse((const uint8_t *)s, strlen(s));
 }
 
 /* Record that a collateral document did not parse. */
@@ -816,7 +1041,7 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	/* 1. the request */
 	if (k->tcb_info != NULL) {
 		c->ti_src = "request";
-		if (dcap_tcb_info_parse((const uint8_t *)k->tcb_info,
+		if (tcb_info_parse((const uint8_t *)k->tcb_info,
 		    strlen(k->tcb_info), k->tcb_info_sig, &c->ti, &pe) != 0)
 			bad_doc(sm, TDX_I_TCB_INFO, &pe, st);
 		else
@@ -824,7 +1049,7 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	}
 	if (k->qe_identity != NULL) {
 		c->qi_src = "request";
-		if (dcap_qe_identity_parse((const uint8_t *)k->qe_identity,
+		if (qe_identity_parse((const uint8_t *)k->qe_identity,
 		    strlen(k->qe_identity), k->qe_identity_sig, &c->qi,
 		    &pe) != 0)
 			bad_doc(sm, TDX_I_QE_IDENTITY, &pe, st);
@@ -884,7 +1109,7 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	    av_pcs_tcb_info(ctx->coll, "tdx", q->pck_ext.fmspc, ctx->now, &d,
 	    &fe) == 0) {
 		c->ti_src = "pcs";
-		if (dcap_tcb_info_parse(d.body, d.len, NULL, &c->ti, &pe) != 0)
+		if (tcb_info_parse(d.body, d.len, NULL, &c->ti, &pe) != 0)
 			bad_doc(sm, TDX_I_TCB_INFO, &pe, st);
 		else
 			c->ti_chain = pem_chain(d.chain);
@@ -893,7 +1118,7 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	if (c->qi == NULL && st[TDX_I_QE_IDENTITY] == TDX_C_ABSENT &&
 	    av_pcs_qe_identity(ctx->coll, "tdx", ctx->now, &d, &fe) == 0) {
 		c->qi_src = "pcs";
-		if (dcap_qe_identity_parse(d.body, d.len, NULL, &c->qi,
+		if (qe_identity_parse(d.body, d.len, NULL, &c->qi,
 		    &pe) != 0)
 			bad_doc(sm, TDX_I_QE_IDENTITY, &pe, st);
 		else
@@ -904,7 +1129,7 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	if (c->pck_crl == NULL && st[TDX_I_PCK_CRL] == TDX_C_ABSENT &&
 	    av_pcs_pck_crl(ctx->coll, ca, ctx->now, &d, &fe) == 0) {
 		c->pck_crl_src = "pcs";
-		if ((c->pck_crl = av_pcs_crl_decode(d.body, d.len)) == NULL) {
+		if ((c->pck_crl = crl_parse(d.body, d.len)) == NULL) {
 			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID,
 			    "tdx: PCS returned a PCK CRL that does not parse");
 			bad_doc(sm, TDX_I_PCK_CRL, &pe, st);
@@ -914,7 +1139,7 @@ gather(struct tdx_quote *q, const struct av_ctx *ctx, X509 *root,
 	if (c->root_crl == NULL && st[TDX_I_ROOT_CRL] == TDX_C_ABSENT &&
 	    av_pcs_root_ca_crl(ctx->coll, ctx->now, &d, &fe) == 0) {
 		c->root_crl_src = "pcs";
-		if ((c->root_crl = av_pcs_crl_decode(d.body, d.len)) == NULL) {
+		if ((c->root_crl = crl_parse(d.body, d.len)) == NULL) {
 			AV_FAIL(&pe, AV_E_COLLATERAL_INVALID, "tdx: PCS "
 			    "returned a root CA CRL that does not parse");
 			bad_doc(sm, TDX_I_ROOT_CRL, &pe, st);
@@ -1722,7 +1947,7 @@ tdx_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	}
 
 	/* 4.1.2.4.16: quote signature by the attestation key. */
-	if ((ak = av_ec_pubkey_from_raw("P-256", q->att_key, 64)) == NULL) {
+	if ((ak = att_key(q->att_key)) == NULL) {
 		AV_FAIL(e, AV_E_SIGNATURE,
 		    "tdx: attestation key is not a P-256 point");
 		goto out;
@@ -1803,6 +2028,7 @@ tdx_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	q->v.done = true;
 	rc = 0;
  out:
+	q->v.qe.adv = NULL;	/* borrowed from c.qi, about to go */
 	tdx_coll_cleanup(&c);
 	EVP_PKEY_free(ak);
 	sk_X509_pop_free(chain, X509_free);
