@@ -257,7 +257,8 @@ struct walk_level {
  * all containers together must fit in the whole input: in well-formed
  * CBOR every item but the outermost belongs to exactly one container, so
  * the sum cannot exceed the number of items, which cannot exceed the
- * number of bytes.  That sum bounds what cbor_load() pre-allocates.
+ * number of bytes.  That sum bounds what cbor_load() pre-allocates, and
+ * the item cap what it allocates item by item.
  */
 static enum av_cbor_status
 walk(struct av_reader *r)
@@ -266,11 +267,14 @@ walk(struct av_reader *r)
 	struct av_cbor_head	 h;
 	enum av_cbor_status	 st;
 	uint64_t		 budget = r->left, count;
+	size_t			 items = 0;
 	int			 depth = 0;
 
 	for (;;) {
 		if ((st = av_cbor_head(r, &h)) != AV_CBOR_OK)
 			return st;
+		if (!h.brk && ++items > AV_CBOR_MAX_ITEMS)
+			return AV_CBOR_TOO_MANY;
 		if (h.brk) {
 			if (depth == 0 || !lv[depth - 1].indef)
 				return AV_CBOR_MALFORMED;	/* stray */
@@ -432,6 +436,9 @@ av_cose_sign1_parse(const uint8_t *p, size_t n, struct av_cose_sign1 *out,
 	case AV_CBOR_TOO_DEEP:
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "cose: nested more than 16 levels deep");
+	case AV_CBOR_TOO_MANY:
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "cose: more than 4096 CBOR items");
 	case AV_CBOR_INDEF_STRING:
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "cose: indefinite-length string");

@@ -38,6 +38,9 @@
 /* Deepest nesting of arrays, maps and tags that av_cbor_skip() and
    av_cbor_load() accept (the outermost container is level 1). */
 #define AV_CBOR_MAX_DEPTH	16
+/* Most data items (heads, breaks excluded) one walk or load accepts: a
+   Nitro payload has about 120, and each costs libcbor an allocation. */
+#define AV_CBOR_MAX_ITEMS	4096
 
 /* Why a walk or a load failed. */
 enum av_cbor_status {
@@ -46,6 +49,7 @@ enum av_cbor_status {
 				   count exceeds what the input can hold */
 	AV_CBOR_MALFORMED,	/* not well-formed, or invalid UTF-8 text */
 	AV_CBOR_TOO_DEEP,	/* nesting over AV_CBOR_MAX_DEPTH */
+	AV_CBOR_TOO_MANY,	/* more than AV_CBOR_MAX_ITEMS items */
 	AV_CBOR_INDEF_STRING,	/* an indefinite-length string */
 	AV_CBOR_TRAILING,	/* bytes after the item */
 	AV_CBOR_NOMEM,
@@ -73,8 +77,9 @@ AV_MUST_USE enum av_cbor_status av_cbor_head(struct av_reader *,
     struct av_cbor_head *);
 /*
  * Skip one complete data item without allocating: nesting at most
- * AV_CBOR_MAX_DEPTH, no indefinite-length strings, every definite count
- * within the bytes left and all counts together within the input.
+ * AV_CBOR_MAX_DEPTH, at most AV_CBOR_MAX_ITEMS items, no
+ * indefinite-length strings, every definite count within the bytes left
+ * and all counts together within the input.
  * Advances the reader on success only.
  */
 AV_MUST_USE enum av_cbor_status av_cbor_skip(struct av_reader *);

@@ -360,6 +360,9 @@ load_payload(struct nitro_doc *d, struct av_err *e)
 	case AV_CBOR_TOO_DEEP:
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "aws-nitro: payload nested more than 16 levels deep");
+	case AV_CBOR_TOO_MANY:
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "aws-nitro: payload has more than 4096 CBOR items");
 	case AV_CBOR_INDEF_STRING:
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "aws-nitro: indefinite-length string in the payload");

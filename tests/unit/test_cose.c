@@ -206,6 +206,54 @@ test_count_budget(void **state)
 	assert_int_equal(r.left, 0);
 }
 
+/* At most AV_CBOR_MAX_ITEMS items, however small they are. */
+static void
+test_item_cap(void **state)
+{
+	uint8_t			*b;
+	struct av_reader	 r;
+	struct av_cose_sign1	 cs;
+	struct av_err		 e = { 0 };
+	cbor_item_t		*it = NULL;
+	const size_t		 cap = AV_CBOR_MAX_ITEMS;
+
+	(void)state;
+	assert_non_null(b = calloc(1, 64 * 1024));
+	/* indefinite array: itself and cap - 1 zeros */
+	b[0] = 0x9f;
+	b[cap] = 0xff;
+	av_reader_init(&r, b, cap + 1);
+	assert_int_equal(av_cbor_skip(&r), AV_CBOR_OK);
+	assert_int_equal(av_cbor_load(b, cap + 1, &it), AV_CBOR_OK);
+	assert_int_equal(cbor_array_size(it), cap - 1);
+	cbor_decref(&it);
+	/* one more */
+	b[cap] = 0x00;
+	b[cap + 1] = 0xff;
+	av_reader_init(&r, b, cap + 2);
+	assert_int_equal(av_cbor_skip(&r), AV_CBOR_TOO_MANY);
+	assert_unmoved(&r, b, cap + 2);
+	assert_int_equal(av_cbor_load(b, cap + 2, &it), AV_CBOR_TOO_MANY);
+	assert_null(it);
+	/* definite: 2-byte count 4095, then 4096 */
+	memset(b, 0, 64 * 1024);
+	b[0] = 0x99;
+	b[1] = (uint8_t)((cap - 1) >> 8);
+	b[2] = (uint8_t)(cap - 1);
+	assert_int_equal(av_cbor_load(b, cap + 2, &it), AV_CBOR_OK);
+	cbor_decref(&it);
+	b[1] = (uint8_t)(cap >> 8);
+	b[2] = (uint8_t)cap;
+	assert_int_equal(av_cbor_load(b, cap + 3, &it), AV_CBOR_TOO_MANY);
+	/* a 64 KiB unprotected header of empty arrays */
+	memset(b, 0x80, 64 * 1024);
+	memcpy(b, "\x84\x40\xa1\x00\x9f", 5);
+	memcpy(b + 64 * 1024 - 3, "\xff\x40\x40", 3);
+	assert_int_equal(av_cose_sign1_parse(b, 64 * 1024, &cs, &e), -1);
+	assert_string_equal(e.reason, "cose: more than 4096 CBOR items");
+	free(b);
+}
+
 static void
 test_depth(void **state)
 {
@@ -592,6 +640,7 @@ main(void)
 		cmocka_unit_test(test_heads),
 		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_count_budget),
+		cmocka_unit_test(test_item_cap),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_sign1),

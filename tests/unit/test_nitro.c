@@ -1034,6 +1034,15 @@ test_hostile_cbor(void **state)
 	free(doc);
 	expect_parse_fail(count31, sizeof(count31), "aws-nitro",
 	    AV_E_MALFORMED, "cose: truncated document");
+	/* 60000 one-byte items: over the item cap, in the payload */
+	assert_non_null(deep = calloc(1, n));
+	deep[0] = 0x9f;
+	deep[n - 1] = 0xff;
+	doc = frame(deep, n, &len);
+	expect_parse_fail(doc, len, "aws-nitro", AV_E_MALFORMED,
+	    "aws-nitro: payload has more than 4096 CBOR items");
+	free(doc);
+	free(deep);
 }
 
 /* ---- freshness -------------------------------------------------------- */
