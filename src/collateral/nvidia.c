@@ -12,6 +12,7 @@
  * verifier connect anywhere.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,59 @@ asn1_unix(const ASN1_GENERALIZEDTIME *t)
 enum ev_result { EV_NOTFOUND, EV_INVALID, EV_STALE, EV_OK };
 
 /*
+ * Responses whose signature verified, by SHA-256 of (response DER ||
+ * signer DER): a cached response for a busy GPU fleet costs no signature
+ * check after the first (the signer's authorization is still checked,
+ * and av_chain_verify() caches that).
+ */
+#define SIGC_SIZE	256
+static pthread_mutex_t	sigc_mtx = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t		sigc[SIGC_SIZE][32];
+static size_t		sigc_n, sigc_next;
+
+static bool
+sig_verified(OCSP_BASICRESP *bs, X509 *signer, STACK_OF(X509) *chain,
+    const uint8_t *p, size_t n)
+{
+	EVP_MD_CTX	*md;
+	uint8_t		 key[32], *der = NULL;
+	unsigned	 kl = 0;
+	int		 dl;
+	bool		 ok = false;
+
+	if ((dl = i2d_X509(signer, &der)) <= 0 ||
+	    (md = EVP_MD_CTX_new()) == NULL) {
+		OPENSSL_free(der);
+		return false;
+	}
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, p, n) == 1 &&
+	    EVP_DigestUpdate(md, der, (size_t)dl) == 1 &&
+	    EVP_DigestFinal_ex(md, key, &kl) == 1 && kl == 32) {
+		pthread_mutex_lock(&sigc_mtx);
+		for (size_t i = 0; i < sigc_n && !ok; i++)
+			ok = memcmp(sigc[i], key, 32) == 0;
+		pthread_mutex_unlock(&sigc_mtx);
+		if (!ok) {
+			ERR_clear_error();
+			ok = OCSP_basic_verify(bs, chain, NULL,
+			    OCSP_NOVERIFY) == 1;
+			if (ok) {
+				pthread_mutex_lock(&sigc_mtx);
+				memcpy(sigc[sigc_next], key, 32);
+				sigc_next = (sigc_next + 1) % SIGC_SIZE;
+				if (sigc_n < SIGC_SIZE)
+					sigc_n++;
+				pthread_mutex_unlock(&sigc_mtx);
+			}
+		}
+	}
+	EVP_MD_CTX_free(md);
+	OPENSSL_free(der);
+	return ok;
+}
+
+/*
  * May signer answer for certificates issued by issuer?  The issuer
  * itself, or a delegated responder (id-kp-OCSPSigning, RFC 6960
  * s.4.2.2.2) that chains to an anchor of platform at `at`.
@@ -205,6 +259,76 @@ signer_authorized(X509 *signer, X509 *issuer, OCSP_BASICRESP *bs,
 	return ok;
 }
 
+/*
+ * Decoded responses by SHA-256 of their DER: decoding one (its
+ * responder certificate's key above all) costs a good part of a
+ * signature check, and a fleet presents the same few responses.
+ * Entries are reference counted; a decoded response is only read.
+ */
+#define DEC_SIZE	64
+
+struct dec_ent {
+	uint8_t		 sha[32];
+	OCSP_BASICRESP	*bs;		/* owned; NULL: not a usable response */
+	int		 refs;		/* under dec_mtx */
+};
+static pthread_mutex_t	 dec_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct dec_ent	*dec[DEC_SIZE];
+static size_t		 dec_next;
+
+static void
+dec_put(struct dec_ent *d)
+{
+	bool last;
+
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&dec_mtx);
+	last = --d->refs == 0;
+	pthread_mutex_unlock(&dec_mtx);
+	if (last) {
+		OCSP_BASICRESP_free(d->bs);
+		free(d);
+	}
+}
+
+static struct dec_ent *
+dec_get(const uint8_t *p, size_t n)
+{
+	struct dec_ent		*d = NULL, *old = NULL;
+	const unsigned char	*q = p;
+	OCSP_RESPONSE		*resp;
+	uint8_t			 sha[32];
+
+	av_sha256(p, n, sha);
+	pthread_mutex_lock(&dec_mtx);
+	for (size_t i = 0; i < DEC_SIZE && d == NULL; i++)
+		if (dec[i] != NULL && memcmp(dec[i]->sha, sha, 32) == 0) {
+			d = dec[i];
+			d->refs++;
+		}
+	pthread_mutex_unlock(&dec_mtx);
+	if (d != NULL)
+		return d;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	memcpy(d->sha, sha, 32);
+	d->refs = 2;		/* the caller's and the cache's */
+	if ((resp = d2i_OCSP_RESPONSE(NULL, &q, (long)n)) != NULL) {
+		if (q == p + n && OCSP_response_status(resp) ==
+		    OCSP_RESPONSE_STATUS_SUCCESSFUL)
+			d->bs = OCSP_response_get1_basic(resp);
+		OCSP_RESPONSE_free(resp);
+	}
+	pthread_mutex_lock(&dec_mtx);
+	old = dec[dec_next];
+	dec[dec_next] = d;
+	dec_next = (dec_next + 1) % DEC_SIZE;
+	pthread_mutex_unlock(&dec_mtx);
+	dec_put(old);
+	return d;
+}
+
 /* Look for cert's status in one DER response. */
 static enum ev_result
 evaluate(const uint8_t *p, size_t n, X509 *cert, X509 *issuer,
@@ -212,9 +336,8 @@ evaluate(const uint8_t *p, size_t n, X509 *cert, X509 *issuer,
     const char *platform, int64_t at, struct nv_ocsp_cert *out)
 {
 	const EVP_MD		*mds[4];
-	const unsigned char	*q = p;
-	OCSP_RESPONSE		*resp = NULL;
-	OCSP_BASICRESP		*bs = NULL;
+	struct dec_ent		*de = NULL;
+	OCSP_BASICRESP		*bs;
 	OCSP_SINGLERESP		*single = NULL;
 	OCSP_CERTID		*id;
 	ASN1_GENERALIZEDTIME	*rev = NULL, *thisupd = NULL, *nextupd = NULL;
@@ -226,12 +349,8 @@ evaluate(const uint8_t *p, size_t n, X509 *cert, X509 *issuer,
 	mds[1] = EVP_sha1();
 	mds[2] = EVP_sha256();
 	mds[3] = EVP_sha512();
-	if (n == 0 || n > (1u << 20) || p[0] != 0x30 ||
-	    (resp = d2i_OCSP_RESPONSE(NULL, &q, (long)n)) == NULL ||
-	    q != p + n)
-		goto out;
-	if (OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
-	    (bs = OCSP_response_get1_basic(resp)) == NULL)
+	if (n < 2 || n > (1u << 20) || p[0] != 0x30 ||
+	    (de = dec_get(p, n)) == NULL || (bs = de->bs) == NULL)
 		goto out;
 	for (size_t m = 0; idx < 0 && m < sizeof(mds) / sizeof(mds[0]); m++) {
 		if ((id = OCSP_cert_to_id(mds[m], cert, issuer)) == NULL)
@@ -242,9 +361,8 @@ evaluate(const uint8_t *p, size_t n, X509 *cert, X509 *issuer,
 	if (idx < 0 || (single = OCSP_resp_get0(bs, idx)) == NULL)
 		goto out;
 	res = EV_INVALID;
-	ERR_clear_error();
 	if (OCSP_resp_get0_signer(bs, &signer, chain) != 1 ||
-	    OCSP_basic_verify(bs, chain, NULL, OCSP_NOVERIFY) != 1 ||
+	    !sig_verified(bs, signer, chain, p, n) ||
 	    !signer_authorized(signer, issuer, bs, chain, trust, platform,
 	    at)) {
 		out->why = "nvidia-gpu: OCSP response not signed by an "
@@ -284,8 +402,7 @@ evaluate(const uint8_t *p, size_t n, X509 *cert, X509 *issuer,
 	}
 	res = EV_OK;
  out:
-	OCSP_BASICRESP_free(bs);
-	OCSP_RESPONSE_free(resp);
+	dec_put(de);
 	return res;
 }
 

@@ -208,12 +208,15 @@ AV_MUST_USE int nv_rim_parse(const uint8_t *p, size_t n, struct nv_rim **out,
  * reference URI="", ECDSA with the KeyInfo leaf's key) and the signer's
  * chain to an "nvidia-rim" anchor at time `at`.  Results of the XML
  * signature check are cached by content; the chain is checked on every
- * call (av_chain_verify() caches it).  Returns 0 and *out (nv_rim_free),
+ * call (av_chain_verify() caches it).  sha256 is that of p[0..n) when
+ * the caller has it (a collateral blob's), else NULL.  Returns 0 and
+ * *out (nv_rim_free),
  * or -1 with e (AV_E_RIM_INVALID, whose reason says which check failed;
  * AV_E_COLLATERAL_INVALID when the XML is not a SWID tag at all).
  */
 AV_MUST_USE int nv_rim_load(const struct av_trust *, const uint8_t *p,
-    size_t n, int64_t at, struct nv_rim **out, struct av_err *e);
+    size_t n, const uint8_t *sha256, int64_t at, struct nv_rim **out,
+    struct av_err *e);
 /*
  * libxml2 and xmlsec1 set up once per process (thread-safe); false when
  * that failed.  nv_rim_*() call it themselves; tests that sign RIMs with

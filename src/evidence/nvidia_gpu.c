@@ -17,6 +17,7 @@
  * minimum versions, allowed chips and SKUs, protected PCIe.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,78 @@ has_pem(const char *s, size_t n)
 	return false;
 }
 
+/*
+ * Parsed certificate chains by SHA-256 of the companion text: a GPU
+ * fleet sends the same few chains again and again, and decoding five
+ * P-384 certificates costs about as much as the report's signature.
+ * Entries are immutable stacks whose certificates are shared by
+ * reference (X509 objects are safe to share read-only).
+ */
+#define CHC_SIZE	64
+static pthread_mutex_t	 chc_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint8_t		 sha[32];
+	STACK_OF(X509)	*sk;		/* owned */
+} chc[CHC_SIZE];
+static size_t		 chc_next;
+
+/* A new stack with a reference to each certificate of sk, or NULL. */
+static STACK_OF(X509) *
+stack_ref(STACK_OF(X509) *sk)
+{
+	STACK_OF(X509) *out;
+
+	if ((out = sk_X509_new_null()) == NULL)
+		return NULL;
+	for (int i = 0; i < sk_X509_num(sk); i++) {
+		X509 *x = sk_X509_value(sk, i);
+
+		if (!X509_up_ref(x))
+			goto bad;
+		if (!sk_X509_push(out, x)) {
+			X509_free(x);
+			goto bad;
+		}
+	}
+	return out;
+ bad:
+	sk_X509_pop_free(out, X509_free);
+	return NULL;
+}
+
+static STACK_OF(X509) *
+chain_parse_cached(const char *s, size_t n)
+{
+	STACK_OF(X509)	*sk = NULL, *keep;
+	uint8_t		 sha[32], *dec = NULL;
+	size_t		 dlen = 0;
+
+	av_sha256((const uint8_t *)s, n, sha);
+	pthread_mutex_lock(&chc_mtx);
+	for (size_t i = 0; i < CHC_SIZE && sk == NULL; i++)
+		if (chc[i].sk != NULL && memcmp(chc[i].sha, sha, 32) == 0)
+			sk = stack_ref(chc[i].sk);
+	pthread_mutex_unlock(&chc_mtx);
+	if (sk != NULL)
+		return sk;
+	if (has_pem(s, n))
+		sk = av_x509_parse_any((const uint8_t *)s, n);
+	else if (av_b64_decode(s, n, &dec, &dlen) == 0 && dlen > 0)
+		sk = av_x509_parse_any(dec, dlen);
+	free(dec);
+	if (sk == NULL || sk_X509_num(sk) == 0 ||
+	    sk_X509_num(sk) > NV_MAX_CHAIN_CERTS || (keep = stack_ref(sk)) ==
+	    NULL)
+		return sk;
+	pthread_mutex_lock(&chc_mtx);
+	sk_X509_pop_free(chc[chc_next].sk, X509_free);
+	memcpy(chc[chc_next].sha, sha, 32);
+	chc[chc_next].sk = keep;
+	chc_next = (chc_next + 1) % CHC_SIZE;
+	pthread_mutex_unlock(&chc_mtx);
+	return sk;
+}
+
 /* Certificates from one string: PEM, or base64 of PEM or of DER. */
 static int
 add_chain_string(struct nv_ev *d, const json_t *v, struct av_err *e)
@@ -172,17 +245,12 @@ add_chain_string(struct nv_ev *d, const json_t *v, struct av_err *e)
 	STACK_OF(X509)	*sk = NULL;
 	const char	*s = json_string_value(v);
 	size_t		 n = json_string_length(v);
-	uint8_t		*dec = NULL;
-	size_t		 dlen = 0;
 	int		 rc = -1;
 
 	if (s == NULL || n == 0 || n > NV_MAX_CHAIN_BYTES)
 		return AV_FAIL(e, AV_E_MALFORMED, "nvidia-gpu: \"cert_chain\" "
 		    "must be a non-empty string of at most 256 KiB");
-	if (has_pem(s, n))
-		sk = av_x509_parse_any((const uint8_t *)s, n);
-	else if (av_b64_decode(s, n, &dec, &dlen) == 0 && dlen > 0)
-		sk = av_x509_parse_any(dec, dlen);
+	sk = chain_parse_cached(s, n);
 	if (sk == NULL || sk_X509_num(sk) == 0) {
 		AV_FAIL(e, AV_E_MALFORMED, "nvidia-gpu: \"cert_chain\" holds no "
 		    "certificates (PEM, or base64 of PEM or DER)");
@@ -206,7 +274,6 @@ add_chain_string(struct nv_ev *d, const json_t *v, struct av_err *e)
 	rc = 0;
  out:
 	sk_X509_pop_free(sk, X509_free);
-	free(dec);
 	return rc;
 }
 
@@ -587,18 +654,70 @@ check_ocsp(struct nv_ev *d, const struct av_ctx *ctx,
 
 static const char *const rim_kind_name[2] = { "driver", "vbios" };
 
-/* Case-insensitive search for needle in p[0..n). */
-static bool
-contains_ci(const uint8_t *p, size_t n, const char *needle)
-{
-	size_t k = strlen(needle);
+/*
+ * The colloquialVersion a stored XML blob declares, found by a plain
+ * scan (no XML parsing) and remembered by the blob's SHA-256, so a large
+ * store of RIMs costs a table lookup per blob per request.  "" when the
+ * blob has none.  The real check is nv_rim_load()'s, on the parsed
+ * document; this only picks candidates.
+ */
+#define VIDX_SIZE	4096
+#define VIDX_VER	48
 
-	if (k == 0 || k > n)
-		return k == 0;
-	for (size_t i = 0; i + k <= n; i++)
-		if (strncasecmp((const char *)p + i, needle, k) == 0)
-			return true;
-	return false;
+struct vidx_ent {
+	uint8_t	sha[32];
+	bool	used;
+	char	ver[VIDX_VER];
+};
+static pthread_mutex_t	vidx_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct vidx_ent	vidx[VIDX_SIZE];
+
+static void
+scan_version(const uint8_t *p, size_t n, char *out, size_t len)
+{
+	static const char	key[] = "colloquialVersion=";
+	size_t			kl = sizeof(key) - 1, j;
+
+	out[0] = '\0';
+	for (size_t i = 0; i + kl + 2 <= n; i++) {
+		uint8_t q;
+
+		if (memcmp(p + i, key, kl) != 0)
+			continue;
+		q = p[i + kl];
+		if (q != '"' && q != '\'')
+			continue;
+		for (j = 0; i + kl + 1 + j < n && p[i + kl + 1 + j] != q &&
+		    j + 1 < len; j++)
+			out[j] = (char)p[i + kl + 1 + j];
+		out[j] = '\0';
+		return;
+	}
+}
+
+static void
+blob_version(const struct av_coll_blob *b, char *out, size_t len)
+{
+	struct vidx_ent	*v;
+	char		 ver[VIDX_VER];
+	size_t		 slot;
+
+	slot = ((size_t)b->sha256[0] << 8 | b->sha256[1]) % VIDX_SIZE;
+	pthread_mutex_lock(&vidx_mtx);
+	v = &vidx[slot];
+	if (v->used && memcmp(v->sha, b->sha256, 32) == 0) {
+		snprintf(out, len, "%s", v->ver);
+		pthread_mutex_unlock(&vidx_mtx);
+		return;
+	}
+	pthread_mutex_unlock(&vidx_mtx);
+	scan_version(b->data, b->len, ver, sizeof(ver));
+	pthread_mutex_lock(&vidx_mtx);
+	memcpy(v->sha, b->sha256, 32);
+	snprintf(v->ver, sizeof(v->ver), "%s", ver);
+	v->used = true;
+	pthread_mutex_unlock(&vidx_mtx);
+	snprintf(out, len, "%s", ver);
 }
 
 /* How many active RIM measurements differ from the report (-1: none). */
@@ -631,18 +750,17 @@ rim_score(const struct nv_ev *d, const struct nv_rim *rim)
  */
 static void
 consider_rim(struct nv_ev *d, const struct av_ctx *ctx, enum nv_rim_kind k,
-    const char *version, const uint8_t *p, size_t n, const char *source)
+    const char *version, const uint8_t *p, size_t n, const uint8_t *sha,
+    const char *source)
 {
 	struct nv_rim_use	*u = &d->rims[k];
 	struct nv_rim		*rim = NULL;
 	struct av_err		 e = { 0 };
 
-	if (!contains_ci(p, n, version))
-		return;
 	if (u->state == NV_RS_OK && rim_score(d, u->rim) == 0)
 		return;		/* already a perfect one */
 	u->tried++;
-	if (nv_rim_load(ctx->trust, p, n, ctx->now, &rim, &e) != 0) {
+	if (nv_rim_load(ctx->trust, p, n, sha, ctx->now, &rim, &e) != 0) {
 		if (e.code != AV_E_RIM_INVALID)
 			return;	/* not a RIM at all */
 		if (u->state != NV_RS_OK) {
@@ -696,22 +814,29 @@ find_rim(struct nv_ev *d, const struct av_ctx *ctx, enum nv_rim_kind k)
 		u->id[0] = '\0';
 	/* 1. the collateral store (operator files, imported RIMs) */
 	for (size_t i = 0; ctx->coll != NULL &&
-	    (b = av_collateral_get(ctx->coll, AV_COLL_XML, i)) != NULL; i++)
-		consider_rim(d, ctx, k, version, b->data, b->len,
-		    "collateral");
+	    (b = av_collateral_get(ctx->coll, AV_COLL_XML, i)) != NULL; i++) {
+		char bv[VIDX_VER];
+
+		blob_version(b, bv, sizeof(bv));
+		if (strcasecmp(bv, version) == 0)
+			consider_rim(d, ctx, k, version, b->data, b->len,
+			    b->sha256, "collateral");
+	}
 	if (u->state == NV_RS_OK && rim_score(d, u->rim) == 0)
 		return;
 	/* 2. the on-disk cache, then the RIM service */
 	if (ctx->coll != NULL && u->id[0] != '\0' &&
 	    nv_rim_fetch(ctx->coll, u->id, 0, &xml, &xlen, &fe) == 0) {
-		consider_rim(d, ctx, k, version, xml, xlen, "service");
+		consider_rim(d, ctx, k, version, xml, xlen, NULL,
+		    "service");
 		free(xml);
 		xml = NULL;
 		/* a cached copy that no longer verifies: ask again */
 		if (u->state == NV_RS_INVALID && strcmp(u->source,
 		    "service") == 0 && nv_rim_fetch(ctx->coll, u->id,
 		    AV_FETCH_REFRESH, &xml, &xlen, &fe) == 0) {
-			consider_rim(d, ctx, k, version, xml, xlen, "service");
+			consider_rim(d, ctx, k, version, xml, xlen, NULL,
+		    "service");
 			free(xml);
 		}
 	}

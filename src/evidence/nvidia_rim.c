@@ -723,7 +723,8 @@ check_rim_chain(const struct av_trust *trust, const struct nv_rim *r,
 
 int
 nv_rim_load(const struct av_trust *trust, const uint8_t *p, size_t n,
-    int64_t at, struct nv_rim **out, struct av_err *e)
+    const uint8_t *sha256, int64_t at, struct nv_rim **out,
+    struct av_err *e)
 {
 	struct nv_rim	*r;
 	uint8_t		 sha[32];
@@ -733,7 +734,10 @@ nv_rim_load(const struct av_trust *trust, const uint8_t *p, size_t n,
 	if (p == NULL || n == 0 || n > NV_RIM_MAX_BYTES)
 		return AV_FAIL(e, AV_E_RIM_INVALID,
 		    "nvidia-gpu: RIM empty or larger than 2 MiB");
-	av_sha256(p, n, sha);
+	if (sha256 != NULL)
+		memcpy(sha, sha256, 32);
+	else
+		av_sha256(p, n, sha);
 	if ((r = cache_get(sha)) == NULL) {
 		if ((doc = read_doc(p, n, e)) == NULL)
 			return -1;
@@ -741,6 +745,7 @@ nv_rim_load(const struct av_trust *trust, const uint8_t *p, size_t n,
 			xmlFreeDoc(doc);
 			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
 		}
+		memcpy(r->sha256, sha, 32);
 		if (parse_doc(doc, r, &sig, e) != 0 ||
 		    verify_sig(r, sig, e) != 0) {
 			xmlFreeDoc(doc);

@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		nv_rim_free(rim);
 		rim = NULL;
 		/* the built-in pins never match a fuzzed chain */
-		if (nv_rim_load(trust, data, size, 0, &rim, &e) == 0)
+		if (nv_rim_load(trust, data, size, NULL, 0, &rim, &e) == 0)
 			abort();
 	} else if (rim != NULL || e.reason == NULL)
 		abort();

@@ -987,7 +987,7 @@ test_rim_hostile(void **state)
 			fail_msg("%s: cannot make the RIM", cases[i].name);
 		memset(&e, 0, sizeof(e));
 		rim = NULL;
-		if (nv_rim_load(S.trust, (uint8_t *)x, xl, T0, &rim, &e) == 0)
+		if (nv_rim_load(S.trust, (uint8_t *)x, xl, NULL, T0, &rim, &e) == 0)
 			fail_msg("%s: loaded", cases[i].name);
 		if (e.code != AV_E_RIM_INVALID ||
 		    strcmp(e.reason, cases[i].why) != 0)
@@ -1020,7 +1020,7 @@ test_rim_time_and_root(void **state)
 	res = run(&r);
 	EXPECT(res, AV_STATUS_CONTRAINDICATED, "rim_invalid");
 	av_result_free(res);
-	assert_int_equal(nv_rim_load(S.trust, (uint8_t *)S.drv, S.drv_len,
+	assert_int_equal(nv_rim_load(S.trust, (uint8_t *)S.drv, S.drv_len, NULL,
 	    T0 + 400 * DAY, &rim, &e), -1);
 	assert_string_equal(e.reason, "nvidia-gpu: RIM signing certificate "
 	    "not valid at the verification time");
@@ -1028,7 +1028,7 @@ test_rim_time_and_root(void **state)
 	assert_non_null(t = av_trust_new());
 	assert_int_equal(av_x509_sha256(S.pki->cert[4], h), 0);
 	assert_int_equal(av_trust_add_pin(t, "nvidia-gpu", h), 0);
-	assert_int_equal(nv_rim_load(t, (uint8_t *)S.drv, S.drv_len, T0, &rim,
+	assert_int_equal(nv_rim_load(t, (uint8_t *)S.drv, S.drv_len, NULL, T0, &rim,
 	    &e), -1);
 	assert_string_equal(e.reason,
 	    "nvidia-gpu: RIM not signed under a trusted NVIDIA RIM root");
@@ -1041,7 +1041,7 @@ test_rim_time_and_root(void **state)
 	/* loads fine at T0, twice (the second from the cache) */
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(nv_rim_load(S.trust, (uint8_t *)S.drv,
-		    S.drv_len, T0, &rim, &e), 0);
+		    S.drv_len, NULL, T0, &rim, &e), 0);
 		assert_string_equal(rim->version, "550.90.07");
 		assert_string_equal(rim->product, "GH100");
 		assert_int_equal(rim->nmeas, 64);

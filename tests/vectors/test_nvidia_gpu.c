@@ -407,7 +407,7 @@ check_rim_entry(const struct av_trust *trust, const json_t *ent)
 	if ((b = vec_file(str(json_object_get(json_object_get(ent, "files"),
 	    "rim"), "path"), &bl)) == NULL)
 		FAIL("cannot read the RIM");
-	rc = nv_rim_load(trust, b, bl, now, &rim, &e);
+	rc = nv_rim_load(trust, b, bl, NULL, now, &rim, &e);
 	free(b);
 	if (want && rc != 0)
 		FAIL("RIM rejected: %s", e.reason);
