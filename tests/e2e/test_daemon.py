@@ -2,7 +2,8 @@
 """End-to-end: attestd as a production daemon.
 
 Challenge -> attest -> verdict (checked with jwcrypto), nonce reuse (409),
-expiry (410), mismatch and --require-issued-nonce; composite requests; CMW
+expiry (410), mismatch and --require-issued-nonce; runtime_data binding
+(user_data = SHA-512(nonce || runtime_data)); composite requests; CMW
 and raw media-type envelopes; 400/401/404/409/413/415/429 with JSON
 errors; connection limits; SIGHUP and admin reload with a broken policy
 keeping the old set; key rotation and ES384/EdDSA keys; metrics, readyz,
@@ -88,6 +89,36 @@ def challenge_flow(t, d, nitro):
     st, r = d.json("POST", "/v1/attest", b"\x84\x40", ctype="application/vnd.attestd.nope")
     t.eq((st, err_code(r)), (415, "unsupported_media_type"),
          "raw unknown media type: 415")
+
+
+def binding(t, d, nitro):
+    """runtime_data bound by user_data = SHA-512(nonce || runtime_data)."""
+    st, ch = d.json("POST", "/v1/challenge")
+    nonce = H.unb64url(ch["nonce"])
+    rd = b"\x04" + os.urandom(64)          # e.g. the workload's EC key
+    ud = hashlib.sha512(nonce + rd).digest()
+    doc = nitro.doc("--user-data", ud.hex())
+    st, r = d.json("POST", "/v1/attest", H.attest_body(
+        doc, "e2e-nonce", nonce=ch["nonce"], runtime_data=rd))
+    t.eq((st, r.get("status")), (200, "affirming"), "runtime_data bound")
+    t.eq(r["submods"]["cpu"]["claims"].get("binding"),
+         "sha512(nonce||runtime_data)", "binding claim")
+    claims = H.verify_jwt(r["verdict"], d.jwks())
+    ka = claims["submods"]["cpu"].get("ear.veraison.key-attestation")
+    t.eq(ka, {"akpub": H.b64url(rd)},
+         "runtime_data in ear.veraison.key-attestation")
+    t.eq(claims.get("eat_nonce"), ch["nonce"], "binding: eat_nonce")
+    # user_data made for other runtime data: binding_mismatch.
+    st, ch = d.json("POST", "/v1/challenge")
+    nonce = H.unb64url(ch["nonce"])
+    doc = nitro.doc("--user-data",
+                    hashlib.sha512(nonce + b"other").hexdigest())
+    st, r = d.json("POST", "/v1/attest", H.attest_body(
+        doc, "e2e-nonce", nonce=ch["nonce"], runtime_data=rd))
+    t.eq((st, r.get("status")), (200, "contraindicated"),
+         "runtime_data not bound")
+    t.check("binding_mismatch" in H.reason_codes(r),
+            "binding_mismatch reason", "got %r" % H.reason_codes(r))
 
 
 def composite(t, d, nitro):
@@ -403,6 +434,7 @@ def main():
         try:
             d.start()
             challenge_flow(t, d, nitro)
+            binding(t, d, nitro)
             composite(t, d, nitro)
             admin_and_reload(t, d, tmp, pdir, nitro)
             load(t, d, nitro)
