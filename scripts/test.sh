@@ -4,16 +4,20 @@
 #   1. gcc build with -Werror, full ctest (unit, vectors, fuzz replay, e2e);
 #   2. ASan+UBSan build (separate build dir), full ctest again;
 #   3. if clang is present: libFuzzer build, each fuzz target run for
-#      AV_FUZZ_SECONDS (default 20) over a copy of its seeds.
+#      AV_FUZZ_SECONDS (default 20, less when AV_FUZZ_BUDGET seconds,
+#      default 300, would not cover every target; at least 5) over a copy
+#      of its seeds.
 # Exits non-zero if any stage fails.  Environment knobs:
 #   AV_TEST_STAGES   stages to run (default "main asan fuzz")
 #   AV_FUZZ_SECONDS  seconds per fuzz target (default 20)
+#   AV_FUZZ_BUDGET   seconds for all fuzz targets together (default 300)
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 stages=${AV_TEST_STAGES:-main asan fuzz}
 fuzz_s=${AV_FUZZ_SECONDS:-20}
+fuzz_budget=${AV_FUZZ_BUDGET:-300}
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/attestd-test.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
 
@@ -93,6 +97,11 @@ if [[ " $stages " == *" fuzz "* ]]; then
 			n=$(basename "$f" .c)
 			targets+=("$n")
 		done
+		if [ "${#targets[@]}" -gt 0 ] &&
+		    [ $((fuzz_s * ${#targets[@]})) -gt "$fuzz_budget" ]; then
+			fuzz_s=$((fuzz_budget / ${#targets[@]}))
+			[ "$fuzz_s" -lt 5 ] && fuzz_s=5
+		fi
 		if [ "${#targets[@]}" -eq 0 ]; then
 			echo "no fuzz targets"
 		elif CC=clang cmake -S "$root" -B "$b" -DAV_FUZZ=ON \
