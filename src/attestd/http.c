@@ -592,8 +592,21 @@ split_listen(const char *s, char *host, size_t hlen, char *port, size_t plen)
 	return 0;
 }
 
+static bool
+is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >>
+		    24) == 127;
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return false;
+}
+
 static int
-open_listener(const char *spec, int *family, unsigned *bound_port)
+open_listener(const char *spec, int *family, unsigned *bound_port,
+    bool *loopback)
 {
 	struct addrinfo	 hints, *res = NULL, *ai;
 	struct sockaddr_storage ss;
@@ -638,10 +651,12 @@ open_listener(const char *spec, int *family, unsigned *bound_port)
 		av_log(AV_LOG_ERROR, "listen_failed", "listen", spec, "error",
 		    strerror(errno), NULL);
 	freeaddrinfo(res);
-	if (fd != -1 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+	if (fd != -1 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		*bound_port = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
+		*loopback = is_loopback(&ss);
+	}
 	return fd;
 }
 
@@ -703,11 +718,17 @@ avd_http_start(const struct avd_opts *o)
 	struct MHD_OptionItem	 opts[16];
 	unsigned		 flags, port = 0, threads;
 	int			 family = AF_INET, i = 0;
+	bool			 loopback = true;
 	char			 pbuf[16], tbuf[16], wbuf[16];
 
 	avd_options = o;
-	if ((listen_fd = open_listener(o->listen, &family, &port)) == -1)
+	if ((listen_fd = open_listener(o->listen, &family, &port,
+	    &loopback)) == -1)
 		return -1;
+	if (!loopback && o->tls_cert == NULL)
+		av_log(AV_LOG_WARN, "plain_http_exposed", "listen", o->listen,
+		    "advice", "serve HTTPS (--tls-cert, --tls-key) or put "
+		    "attestd behind a TLS proxy", NULL);
 	threads = o->threads ? (unsigned)o->threads : ncores();
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
 	    MHD_USE_ERROR_LOG | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
