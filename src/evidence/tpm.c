@@ -378,21 +378,190 @@ check_pkey(EVP_PKEY *pk, struct av_err *e)
 	    "tpm: AK is not RSA or ECC P-256/P-384");
 }
 
+/*
+ * DER SubjectPublicKeyInfo (RFC 5280 s.4.1, RFC 3279 s.2.3.1, RFC 5480
+ * s.2) of an RSA or P-256/P-384 key, written from the key's components:
+ * OpenSSL 3.0's i2d_PUBKEY goes through the encoder framework and costs
+ * more than the quote's signature check.  tests/unit/test_tpm.c checks
+ * the result against i2d_PUBKEY.
+ */
+struct der {
+	uint8_t	*p;
+	size_t	 len, cap;
+	bool	 bad;
+};
+
+static void
+der_put(struct der *d, const void *b, size_t n)
+{
+	if (d->bad || d->len + n > d->cap) {
+		d->bad = true;
+		return;
+	}
+	memcpy(d->p + d->len, b, n);
+	d->len += n;
+}
+
+static void
+der_len(struct der *d, size_t n)
+{
+	uint8_t b[3];
+
+	if (n < 0x80) {
+		b[0] = (uint8_t)n;
+		der_put(d, b, 1);
+	} else if (n < 0x100) {
+		b[0] = 0x81;
+		b[1] = (uint8_t)n;
+		der_put(d, b, 2);
+	} else if (n < 0x10000) {
+		b[0] = 0x82;
+		b[1] = (uint8_t)(n >> 8);
+		b[2] = (uint8_t)n;
+		der_put(d, b, 3);
+	} else
+		d->bad = true;
+}
+
+/* Length of a DER length field for n content bytes. */
+static size_t
+der_lenlen(size_t n)
+{
+	return n < 0x80 ? 1 : n < 0x100 ? 2 : 3;
+}
+
+/* INTEGER content length of big-endian unsigned v (leading zeros dropped). */
+static size_t
+der_int_body(const uint8_t **v, size_t *n)
+{
+	while (*n > 1 && (*v)[0] == 0) {
+		(*v)++;
+		(*n)--;
+	}
+	return *n + (((*v)[0] & 0x80) ? 1 : 0);
+}
+
+static void
+der_int(struct der *d, const uint8_t *v, size_t n)
+{
+	size_t		 body = der_int_body(&v, &n);
+	uint8_t		 t = 0x02, z = 0;
+
+	der_put(d, &t, 1);
+	der_len(d, body);
+	if (body > n)
+		der_put(d, &z, 1);
+	der_put(d, v, n);
+}
+
+static int
+spki_rsa(EVP_PKEY *pk, uint8_t out[32])
+{
+	static const uint8_t alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86,
+	    0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
+	BIGNUM		*bn = NULL, *be = NULL;
+	uint8_t		 nb[1024], eb[16], buf[1200], t;
+	const uint8_t	*np = nb, *ep = eb;
+	size_t		 nl, el, ni, ei, seq, bits;
+	struct der	 d = { buf, 0, sizeof(buf), false };
+	int		 rc = -1;
+
+	if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &bn) != 1 ||
+	    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &be) != 1 ||
+	    BN_num_bytes(bn) > (int)sizeof(nb) ||
+	    BN_num_bytes(be) > (int)sizeof(eb) || BN_is_zero(be))
+		goto out;
+	nl = (size_t)BN_bn2bin(bn, nb);
+	el = (size_t)BN_bn2bin(be, eb);
+	ni = der_int_body(&np, &nl);
+	ei = der_int_body(&ep, &el);
+	/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
+	seq = 1 + der_lenlen(ni) + ni + 1 + der_lenlen(ei) + ei;
+	bits = 1 + 1 + der_lenlen(seq) + seq;	/* unused-bits byte + SEQUENCE */
+	t = 0x30;
+	der_put(&d, &t, 1);
+	der_len(&d, sizeof(alg) + 1 + der_lenlen(bits) + bits);
+	der_put(&d, alg, sizeof(alg));
+	t = 0x03;
+	der_put(&d, &t, 1);
+	der_len(&d, bits);
+	t = 0x00;
+	der_put(&d, &t, 1);
+	t = 0x30;
+	der_put(&d, &t, 1);
+	der_len(&d, seq);
+	der_int(&d, np, nl);
+	der_int(&d, ep, el);
+	if (d.bad)
+		goto out;
+	av_sha256(buf, d.len, out);
+	rc = 0;
+ out:
+	BN_free(bn);
+	BN_free(be);
+	return rc;
+}
+
+static int
+spki_ec(EVP_PKEY *pk, uint8_t out[32])
+{
+	/* SEQUENCE { SEQUENCE { id-ecPublicKey, namedCurve }, BIT STRING } */
+	static const uint8_t p256[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07,
+	    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,
+	    0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00 };
+	static const uint8_t p384[] = { 0x30, 0x76, 0x30, 0x10, 0x06, 0x07,
+	    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81,
+	    0x04, 0x00, 0x22, 0x03, 0x62, 0x00 };
+	uint8_t		 buf[sizeof(p256) + 1 + 2 * 48], pt[1 + 2 * 48];
+	char		 grp[32];
+	size_t		 glen, ptlen, hl, fs;
+	const uint8_t	*h;
+
+	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME,
+	    grp, sizeof(grp), &glen) != 1)
+		return -1;
+	if (strcmp(grp, "prime256v1") == 0) {
+		h = p256;
+		hl = sizeof(p256);
+		fs = 32;
+	} else if (strcmp(grp, "secp384r1") == 0) {
+		h = p384;
+		hl = sizeof(p384);
+		fs = 48;
+	} else
+		return -1;
+	/* uncompressed points only; others take i2d_PUBKEY's path */
+	if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt,
+	    sizeof(pt), &ptlen) != 1 || ptlen != 1 + 2 * fs || pt[0] != 0x04)
+		return -1;
+	memcpy(buf, h, hl);
+	memcpy(buf + hl, pt, ptlen);
+	av_sha256(buf, hl + ptlen, out);
+	return 0;
+}
+
 /* Take a reference to pk as the AK; record the SHA-256 of its DER SPKI. */
 int
 tpm_ak_set_pkey(struct tpm_ev *ev, EVP_PKEY *pk, struct av_err *e)
 {
 	unsigned char	*der = NULL;
-	int		 n;
+	int		 rc, n;
 
 	if (check_pkey(pk, e) != 0)
 		return -1;
-	if ((n = i2d_PUBKEY(pk, &der)) <= 0) {
-		ERR_clear_error();
-		return AV_FAIL(e, AV_E_MALFORMED, "tpm: AK public key invalid");
+	rc = EVP_PKEY_is_a(pk, "RSA") ? spki_rsa(pk, ev->ak_spki_sha256) :
+	    spki_ec(pk, ev->ak_spki_sha256);
+	if (rc != 0) {
+		/* the general (slow) encoder */
+		if ((n = i2d_PUBKEY(pk, &der)) <= 0) {
+			ERR_clear_error();
+			return AV_FAIL(e, AV_E_MALFORMED,
+			    "tpm: AK public key invalid");
+		}
+		av_sha256(der, (size_t)n, ev->ak_spki_sha256);
+		OPENSSL_free(der);
 	}
-	av_sha256(der, (size_t)n, ev->ak_spki_sha256);
-	OPENSSL_free(der);
+	ERR_clear_error();
 	if (EVP_PKEY_up_ref(pk) != 1)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
 	EVP_PKEY_free(ev->ak);

@@ -61,7 +61,7 @@ only_padding(const struct av_reader *r)
 {
 	bool z = true, f = true;
 
-	for (size_t i = 0; i < r->left; i++) {
+	for (size_t i = 0; i < r->left && (z || f); i++) {
 		z = z && r->p[i] == 0x00;
 		f = f && r->p[i] == 0xff;
 	}
@@ -298,21 +298,18 @@ tpm_evlog_parse(const uint8_t *buf, size_t len, struct tpm_evlog **out,
 	return -1;
 }
 
-/* Extend v (size n) with d: v = H(v || d). */
+/* Extend v (size n) with d: v = H(v || d), with m (initialised per call). */
 static void
-extend(const EVP_MD *md, uint8_t *v, const uint8_t *d, size_t n)
+extend(EVP_MD_CTX *m, const EVP_MD *md, uint8_t *v, const uint8_t *d,
+    size_t n)
 {
-	EVP_MD_CTX	*m;
-	uint8_t		 out[EVP_MAX_MD_SIZE];
+	uint8_t out[EVP_MAX_MD_SIZE];
 
-	if ((m = EVP_MD_CTX_new()) == NULL)
-		return;
 	if (EVP_DigestInit_ex(m, md, NULL) == 1 &&
 	    EVP_DigestUpdate(m, v, n) == 1 &&
 	    EVP_DigestUpdate(m, d, n) == 1 &&
 	    EVP_DigestFinal_ex(m, out, NULL) == 1)
 		memcpy(v, out, n);
-	EVP_MD_CTX_free(m);
 }
 
 int
@@ -320,10 +317,13 @@ tpm_evlog_replay(const struct tpm_evlog *l, int b,
     uint8_t out[TPM_NPCR][TPM_MAX_DIGEST], uint32_t *touched)
 {
 	const EVP_MD	*md;
+	EVP_MD_CTX	*m;
 	size_t		 n;
 
 	*touched = 0;
 	if (b < 0 || b >= TPM_NBANKS || !(l->banks & (1u << b)))
+		return -1;
+	if ((m = EVP_MD_CTX_new()) == NULL)
 		return -1;
 	md = tpm_bank_md(b);
 	n = tpm_bank_size(b);
@@ -335,9 +335,10 @@ tpm_evlog_replay(const struct tpm_evlog *l, int b,
 
 		if (ev->type == EV_NO_ACTION || ev->pcr >= TPM_NPCR)
 			continue;
-		extend(md, out[ev->pcr], ev->digest[b], n);
+		extend(m, md, out[ev->pcr], ev->digest[b], n);
 		*touched |= 1u << ev->pcr;
 	}
+	EVP_MD_CTX_free(m);
 	return 0;
 }
 

@@ -17,7 +17,9 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <openssl/bn.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "av/backend.h"
@@ -566,6 +568,52 @@ t_ak_cert_bad(void **state)
 	free(rogue);
 	free(expired);
 	free(other);
+}
+
+/* Our SPKI encoding (for enrolled_aks) equals OpenSSL's i2d_PUBKEY. */
+static void
+t_spki(void **state)
+{
+	static const char *const kinds[] = { "RSA-2048", "RSA-3072",
+	    "RSA-4096", "P-256", "P-384" };
+	EVP_PKEY_CTX	*kc;
+	BIGNUM		*e3;
+	EVP_PKEY	*k3 = NULL;
+	struct av_err	 e = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i <= sizeof(kinds) / sizeof(kinds[0]); i++) {
+		EVP_PKEY	*k;
+		struct tpm_ev	*ev = tpm_ev_new("t");
+		char		*want, *got;
+
+		if (i < sizeof(kinds) / sizeof(kinds[0]))
+			k = avt_key_new(kinds[i]);
+		else {
+			/* exponent 3 */
+			kc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+			e3 = BN_new();
+			BN_set_word(e3, 3);
+			assert_int_equal(EVP_PKEY_keygen_init(kc), 1);
+			assert_int_equal(EVP_PKEY_CTX_set_rsa_keygen_bits(kc,
+			    2048), 1);
+			assert_int_equal(EVP_PKEY_CTX_set1_rsa_keygen_pubexp(kc,
+			    e3), 1);
+			assert_int_equal(EVP_PKEY_keygen(kc, &k3), 1);
+			EVP_PKEY_CTX_free(kc);
+			BN_free(e3);
+			k = k3;
+		}
+		assert_non_null(k);
+		assert_int_equal(tpm_ak_set_pkey(ev, k, &e), 0);
+		want = spki_hex(k);
+		got = hex(ev->ak_spki_sha256, 32);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+		tpm_ev_free(ev);
+		EVP_PKEY_free(k);
+	}
 }
 
 /* ---- negatives ---------------------------------------------------------- */
@@ -1485,6 +1533,7 @@ main(void)
 		cmocka_unit_test(t_ecdsa),
 		cmocka_unit_test(t_multibank),
 		cmocka_unit_test(t_ak_pem),
+		cmocka_unit_test(t_spki),
 		cmocka_unit_test(t_ak_cert),
 		cmocka_unit_test(t_ak_cert_bad),
 		cmocka_unit_test(t_untrusted_ak),
