@@ -592,8 +592,8 @@ t_malformed(void **state)
 	static const char	*const docs[] = {
 		"{}", "[]", "{\"tpm_quote\": 1, \"hcl_report\": \"AA\"}",
 		"{\"version\": 9, \"tpm_quote\": {}, \"hcl_report\": \"\"}",
-		"{\"tpm_quote\": {\"message\": \"ff\", \"signature\": \"00\","
-		    " \"pcrs\": []}, \"hcl_report\": \"SENMQQ\"}",
+		("{\"tpm_quote\": {\"message\": \"ff\", \"signature\": \"00\","
+		    " \"pcrs\": []}, \"hcl_report\": \"SENMQQ\"}"),
 	};
 
 	(void)state;
