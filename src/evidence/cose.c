@@ -315,6 +315,11 @@ walk(struct av_reader *r)
 	}
 }
 
+/*
+ * RFC 8949 s.3: one complete data item, bounded as walk() says; no
+ * allocation.  Advances the reader on success only.  Returns AV_CBOR_OK
+ * or why not.
+ */
 enum av_cbor_status
 av_cbor_skip(struct av_reader *r)
 {
@@ -329,6 +334,11 @@ av_cbor_skip(struct av_reader *r)
 
 /* ---- loading ---------------------------------------------------------------- */
 
+/*
+ * Exactly one data item in p[0..n), decoded by cbor_load() once the walk
+ * has bounded it.  On AV_CBOR_OK the caller owns *out (cbor_decref());
+ * otherwise *out is NULL and nothing is held.
+ */
 enum av_cbor_status
 av_cbor_load(const uint8_t *p, size_t n, cbor_item_t **out)
 {
@@ -366,6 +376,7 @@ av_cbor_load(const uint8_t *p, size_t n, cbor_item_t **out)
 	return AV_CBOR_OK;
 }
 
+/* A definite byte string's content, borrowed from the item. */
 bool
 av_cbor_get_bstr(const cbor_item_t *it, const uint8_t **p, size_t *n)
 {
@@ -378,6 +389,7 @@ av_cbor_get_bstr(const cbor_item_t *it, const uint8_t **p, size_t *n)
 	return *n == 0 || *p != NULL;
 }
 
+/* A definite text string's content (not NUL-terminated), borrowed. */
 bool
 av_cbor_get_tstr(const cbor_item_t *it, const char **p, size_t *n)
 {
@@ -388,6 +400,7 @@ av_cbor_get_tstr(const cbor_item_t *it, const char **p, size_t *n)
 	return *n == 0 || *p != NULL;
 }
 
+/* CBOR null (simple value 22), not undefined nor a float. */
 bool
 av_cbor_is_null(const cbor_item_t *it)
 {
@@ -401,6 +414,8 @@ av_cbor_is_null(const cbor_item_t *it)
 /*
  * RFC 9052 s.4.2: COSE_Sign1 = [protected: bstr, unprotected: map,
  * payload: bstr / nil, signature: bstr], optionally tagged 18 (s.2).
+ * On success the caller owns *out (av_cose_sign1_cleanup()).  Returns 0,
+ * or -1 with e set and *out zeroed.
  */
 int
 av_cose_sign1_parse(const uint8_t *p, size_t n, struct av_cose_sign1 *out,
@@ -494,6 +509,7 @@ av_cose_sign1_parse(const uint8_t *p, size_t n, struct av_cose_sign1 *out,
 	return rc;
 }
 
+/* Drop the decoded document (cbor_decref) and zero *cs; NULL-safe. */
 void
 av_cose_sign1_cleanup(struct av_cose_sign1 *cs)
 {
@@ -506,7 +522,8 @@ av_cose_sign1_cleanup(struct av_cose_sign1 *cs)
 
 /*
  * RFC 9052 s.3.1: the protected header is a serialized map; here it must
- * be exactly one entry, label 1 (alg), with an integer value.
+ * be exactly one entry, label 1 (alg), with an integer value.  Holds
+ * nothing on return.
  */
 bool
 av_cose_prot_is_alg(const struct av_cose_sign1 *cs, int64_t alg)
@@ -537,6 +554,7 @@ av_cose_prot_is_alg(const struct av_cose_sign1 *cs, int64_t alg)
 /*
  * RFC 9052 s.4.4: Sig_structure = ["Signature1", body_protected,
  * external_aad, payload], each bstr with its content as received.
+ * Returns a malloc'd buffer (caller frees) and *len, or NULL.
  */
 uint8_t *
 av_cose_sig_structure(const struct av_cose_sign1 *cs, const uint8_t *aad,
