@@ -105,8 +105,7 @@ if [[ " $stages " == *" fuzz "* ]]; then
 		if [ "${#targets[@]}" -eq 0 ]; then
 			echo "no fuzz targets"
 		elif CC=clang cmake -S "$root" -B "$b" -DAV_FUZZ=ON \
-		    -DAV_ASAN=ON -DAV_UBSAN=ON \
-		    -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link" &&
+		    -DAV_ASAN=ON -DAV_UBSAN=ON &&
 		    cmake --build "$b" -j"$jobs" --target "${targets[@]}"; then
 			for t in "${targets[@]}"; do
 				name=${t#fuzz_}
