@@ -72,6 +72,8 @@ struct av_policy {
 	struct av_policy_section *sections;
 	json_t			*source;	/* the document as loaded */
 	char			*ref;		/* "<id>@<version>" */
+	char			*tenant;	/* owned; NULL: global.  A tenant's
+						   policy has id "<tenant>/<id>" */
 };
 
 /*
@@ -84,6 +86,12 @@ AV_MUST_USE int av_policy_compile(const json_t *doc, struct av_policy **out,
 AV_MUST_USE int av_policy_load_file(const char *file, struct av_policy **out,
     struct av_policy_err *);
 void	av_policy_free(struct av_policy *);
+/*
+ * Put a compiled policy into a tenant's namespace: id becomes
+ * "<tenant>/<id>" and ref "<tenant>/<id>@<version>" (source keeps the
+ * document's own "id").  Returns 0 or -1 (out of memory).
+ */
+AV_MUST_USE int av_policy_scope(struct av_policy *, const char *tenant);
 /* The compiled section for a backend, or NULL when the policy has none. */
 const void *av_policy_section(const struct av_policy *,
     const struct av_backend *);
@@ -91,8 +99,11 @@ const void *av_policy_section(const struct av_policy *,
 /* A set of policies by id (a directory). Immutable after load. */
 struct av_policy_set;
 /*
- * Load every *.json in dir.  All must load: on the first failure returns
- * -1 with perr naming the file (parse first, swap only on success).
+ * Load every *.json in dir (names starting with '.' and "schema.json"
+ * excepted), and every *.json in dir/tenants/<tenant>/ as that tenant's
+ * policies (docs/policies.md).  All must load: on the first failure
+ * returns -1 with perr naming the file (parse first, swap only on
+ * success).
  */
 AV_MUST_USE int av_policy_set_load_dir(const char *dir,
     struct av_policy_set **out, struct av_policy_err *);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "av/backend.h"
 #include "av/codec.h"
@@ -212,8 +213,42 @@ av_policy_free(struct av_policy *p)
 	free(p->id);
 	free(p->description);
 	free(p->ref);
+	free(p->tenant);
 	json_decref(p->source);
 	free(p);
+}
+
+/*
+ * Move p into a tenant's namespace ("<tenant>/<id>").  Returns 0 or -1
+ * (out of memory; p unchanged).
+ */
+int
+av_policy_scope(struct av_policy *p, const char *tenant)
+{
+	char	*id, *ref, *t;
+	size_t	 n;
+
+	n = strlen(tenant) + strlen(p->id) + 2;
+	if ((id = malloc(n)) == NULL)
+		return -1;
+	snprintf(id, n, "%s/%s", tenant, p->id);
+	if ((ref = malloc(n + 24)) == NULL) {
+		free(id);
+		return -1;
+	}
+	snprintf(ref, n + 24, "%s@%lld", id, (long long)p->version);
+	if ((t = strdup(tenant)) == NULL) {
+		free(id);
+		free(ref);
+		return -1;
+	}
+	free(p->id);
+	free(p->ref);
+	free(p->tenant);
+	p->id = id;
+	p->ref = ref;
+	p->tenant = t;
+	return 0;
 }
 
 static bool
@@ -418,72 +453,171 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int
-av_policy_set_load_dir(const char *dir, struct av_policy_set **out,
-    struct av_policy_err *perr)
+/* Tenant directory names: 1-64 of [A-Za-z0-9._@-], no leading '.' or '-'. */
+static bool
+valid_tenant(const char *s)
 {
-	struct av_policy_set	*s;
-	DIR			*d;
-	struct dirent		*de;
-	char			**names = NULL, path[4096];
-	size_t			 nnames = 0, i;
-	int			 rc = -1;
+	size_t n = strlen(s);
 
-	memset(perr, 0, sizeof(*perr));
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return av_policy_errf(perr, "", "out of memory");
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("._-@", s[i]) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * Sorted names of dir's entries: policy files (want_dirs false: *.json
+ * but schema.json) or directories.  Names starting with '.' are skipped.
+ */
+static int
+scan_dir(const char *dir, bool want_dirs, char ***out, size_t *nout,
+    size_t *budget, struct av_policy_err *perr)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	char		**names = NULL, **nn, path[4096];
+	size_t		 nnames = 0;
+
+	*out = NULL;
+	*nout = 0;
 	if ((d = opendir(dir)) == NULL) {
+		if (want_dirs && errno == ENOENT)
+			return 0;
 		snprintf(perr->file, sizeof(perr->file), "%s", dir);
-		av_policy_errf(perr, "", "cannot open policy directory: %s",
-		    strerror(errno));
-		free(s);
-		return -1;
+		return av_policy_errf(perr, "", "cannot open policy "
+		    "directory: %s", strerror(errno));
 	}
 	while ((de = readdir(d)) != NULL) {
-		size_t l = strlen(de->d_name);
+		size_t	l = strlen(de->d_name);
+		bool	is_dir;
 
-		if (de->d_name[0] == '.' || l < 6 ||
-		    strcmp(de->d_name + l - 5, ".json") != 0 ||
-		    strcmp(de->d_name, "schema.json") == 0)
+		if (de->d_name[0] == '.')
 			continue;
-		if (nnames == AV_POLICY_MAX_FILES) {
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+		if (want_dirs != is_dir)
+			continue;
+		if (!want_dirs && (l < 6 ||
+		    strcmp(de->d_name + l - 5, ".json") != 0 ||
+		    strcmp(de->d_name, "schema.json") == 0))
+			continue;
+		if (*budget == 0) {
 			av_policy_errf(perr, "", "more than %d policy files",
 			    AV_POLICY_MAX_FILES);
-			goto out;
+			goto fail;
 		}
-		char **nn = realloc(names, (nnames + 1) * sizeof(*names));
-		if (nn == NULL)
-			goto out;
+		(*budget)--;
+		if ((nn = realloc(names, (nnames + 1) * sizeof(*names))) ==
+		    NULL)
+			goto oom;
 		names = nn;
 		if ((names[nnames] = strdup(de->d_name)) == NULL)
-			goto out;
+			goto oom;
 		nnames++;
 	}
+	closedir(d);
 	qsort(names, nnames, sizeof(*names), cmp_names);
-	if (nnames > 0 && (s->v = calloc(nnames, sizeof(*s->v))) == NULL)
-		goto out;
+	*out = names;
+	*nout = nnames;
+	return 0;
+ oom:
+	av_policy_errf(perr, "", "out of memory");
+ fail:
+	closedir(d);
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	return -1;
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Load the policy files of one namespace directory into s. */
+static int
+load_ns(struct av_policy_set *s, const char *dir, const char *tenant,
+    size_t *budget, struct av_policy_err *perr)
+{
+	char	**names, path[4096];
+	size_t	  nnames, i;
+	int	  rc = -1;
+
+	if (scan_dir(dir, false, &names, &nnames, budget, perr) != 0)
+		return -1;
 	for (i = 0; i < nnames; i++) {
-		struct av_policy *p;
+		struct av_policy	*p, **nv;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if (av_policy_load_file(path, &p, perr) != 0)
 			goto out;
+		if (tenant != NULL && av_policy_scope(p, tenant) != 0) {
+			av_policy_free(p);
+			av_policy_errf(perr, "", "out of memory");
+			goto out;
+		}
 		if (av_policy_set_find(s, p->id) != NULL) {
 			av_policy_errf(perr, "id", "duplicate policy id \"%s\"",
 			    p->id);
 			av_policy_free(p);
 			goto out;
 		}
+		if ((nv = realloc(s->v, (s->n + 1) * sizeof(*s->v))) == NULL) {
+			av_policy_free(p);
+			av_policy_errf(perr, "", "out of memory");
+			goto out;
+		}
+		s->v = nv;
 		s->v[s->n++] = p;
+	}
+	rc = 0;
+ out:
+	free_strv(names, nnames);
+	return rc;
+}
+
+int
+av_policy_set_load_dir(const char *dir, struct av_policy_set **out,
+    struct av_policy_err *perr)
+{
+	struct av_policy_set	*s;
+	char			**tenants = NULL, tdir[4096], path[4400];
+	size_t			  ntenants = 0, budget = AV_POLICY_MAX_FILES;
+	int			  rc = -1;
+
+	memset(perr, 0, sizeof(*perr));
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return av_policy_errf(perr, "", "out of memory");
+	if (load_ns(s, dir, NULL, &budget, perr) != 0)
+		goto out;
+	/* Tenant namespaces: dir/tenants/<tenant>/<id>.json. */
+	snprintf(tdir, sizeof(tdir), "%s/tenants", dir);
+	if (scan_dir(tdir, true, &tenants, &ntenants, &budget, perr) != 0)
+		goto out;
+	for (size_t i = 0; i < ntenants; i++) {
+		snprintf(path, sizeof(path), "%s/%s", tdir, tenants[i]);
+		if (!valid_tenant(tenants[i])) {
+			snprintf(perr->file, sizeof(perr->file), "%.511s", path);
+			av_policy_errf(perr, "", "not a valid tenant name "
+			    "(1-64 of [A-Za-z0-9._@-])");
+			goto out;
+		}
+		if (load_ns(s, path, tenants[i], &budget, perr) != 0)
+			goto out;
 	}
 	*out = s;
 	s = NULL;
 	rc = 0;
  out:
-	closedir(d);
-	for (i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
+	free_strv(tenants, ntenants);
 	av_policy_set_free(s);
 	return rc;
 }
