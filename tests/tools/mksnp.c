@@ -51,6 +51,8 @@ static const struct avt_snp_tcb TCB[] = {
 	{ .fmc = 1, .bl = 2, .tee = 0, .snp = 3, .ucode = 9 },
 };
 
+static void	die(const char *) __attribute__((noreturn));
+
 static void
 die(const char *what)
 {
