@@ -197,6 +197,19 @@ def main():
                          "attestctl %s: product, VCEK from the folder" % rel)
                 except (ValueError, KeyError) as e:
                     t.check(False, "attestctl %s: JSON" % rel, repr(e))
+            # the bundled example policy names that report's measurement
+            p = subprocess.run(
+                [H.ATTESTCTL, "verify", "--type", "sev-snp", "--policy",
+                 os.path.join(H.SOURCE, "policies", "example-sev-snp.json"),
+                 "--at", "2025-07-01T00:00:00Z", "--collateral", vdir,
+                 os.path.join(vdir, "trustee/snp/test-report.bin")],
+                capture_output=True, text=True)
+            try:
+                out = json.loads(p.stdout)
+                t.eq((p.returncode, codes(out)), (1, ["collateral_missing"]),
+                     "example-sev-snp policy: only the CRL warning")
+            except (ValueError, KeyError) as e:
+                t.check(False, "example-sev-snp policy: JSON", repr(e))
         else:
             print("note: ../shared/vectors/sev-snp not present; real "
                   "vector checks skipped")
