@@ -68,6 +68,8 @@ struct av_policy {
 	char			*description;
 	enum av_nonce_rule	 nonce;
 	int64_t			 max_age_s;	/* -1: no limit */
+	size_t			 nrequired;	/* submods that must be present */
+	char			**required;	/* owned names */
 	size_t			 nsections;
 	struct av_policy_section *sections;
 	json_t			*source;	/* the document as loaded */

@@ -62,7 +62,8 @@ struct av_result {
 	uint8_t			*nonce;		/* copy, or NULL */
 	size_t			 nonce_len;
 	size_t			 nsubmods;
-	struct av_submod	 submods[AV_MAX_ITEMS];
+	/* one per item, then one per required submod the request lacks */
+	struct av_submod	 submods[2 * AV_MAX_ITEMS];
 };
 
 struct av_env {

@@ -214,6 +214,9 @@ av_policy_free(struct av_policy *p)
 	free(p->description);
 	free(p->ref);
 	free(p->tenant);
+	for (size_t i = 0; i < p->nrequired; i++)
+		free(p->required[i]);
+	free(p->required);
 	json_decref(p->source);
 	free(p);
 }
@@ -295,12 +298,50 @@ compile_freshness(const json_t *f, struct av_policy *p,
 	return 0;
 }
 
+/*
+ * "required": submod names that every request must carry (a CVM and its
+ * GPUs: ["cpu", "gpu0", "gpu1"]); names as in requests, [a-z0-9_-]{1,32}.
+ */
+static int
+compile_required(const json_t *v, struct av_policy *p,
+    struct av_policy_err *perr)
+{
+	char	 sub[64];
+	size_t	 i, j;
+	json_t	*e;
+
+	if (!json_is_array(v) || json_array_size(v) > 16)
+		return av_policy_errf(perr, "required",
+		    "expected an array of at most 16 submod names");
+	if ((p->required = calloc(json_array_size(v) + 1,
+	    sizeof(*p->required))) == NULL)
+		return av_policy_errf(perr, "required", "out of memory");
+	json_array_foreach(v, i, e) {
+		const char *s = json_string_value(e);
+
+		snprintf(sub, sizeof(sub), "required[%zu]", i);
+		if (s == NULL || strlen(s) == 0 || strlen(s) > 32 ||
+		    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+		    strlen(s))
+			return av_policy_errf(perr, sub,
+			    "expected a submod name: 1-32 of [a-z0-9_-]");
+		for (j = 0; j < p->nrequired; j++)
+			if (strcmp(p->required[j], s) == 0)
+				return av_policy_errf(perr, sub,
+				    "duplicate value");
+		if ((p->required[p->nrequired] = strdup(s)) == NULL)
+			return av_policy_errf(perr, sub, "out of memory");
+		p->nrequired++;
+	}
+	return 0;
+}
+
 int
 av_policy_compile(const json_t *doc, struct av_policy **out,
     struct av_policy_err *perr)
 {
 	static const char *const keys[] = { "id", "version", "description",
-	    "freshness", "evidence", "$schema", NULL };
+	    "freshness", "evidence", "required", "$schema", NULL };
 	struct av_policy	*p;
 	const json_t		*v, *ev;
 	const char		*k;
@@ -346,6 +387,9 @@ av_policy_compile(const json_t *doc, struct av_policy **out,
 		}
 		p->description = strdup(json_string_value(v));
 	}
+	if ((v = json_object_get(doc, "required")) != NULL &&
+	    compile_required(v, p, perr) != 0)
+		goto bad;
 	if ((v = json_object_get(doc, "freshness")) != NULL &&
 	    compile_freshness(v, p, perr) != 0)
 		goto bad;

@@ -181,6 +181,21 @@ av_verify_request(const struct av_env *env, const struct av_request *req,
 		if (sm->status > res->status)
 			res->status = sm->status;
 	}
+	/* A submod the policy requires but the request lacks. */
+	for (size_t i = 0; pol != NULL && i < pol->nrequired; i++) {
+		struct av_submod *sm = &res->submods[res->nsubmods];
+
+		if (name_used(res, pol->required[i]))
+			continue;
+		if (av_submod_init(sm, pol->required[i]) != 0)
+			goto nomem;
+		res->nsubmods++;
+		av_submod_reason(sm, AV_E_SUBMOD_MISSING,
+		    AV_STATUS_CONTRAINDICATED, NULL, NULL, NULL,
+		    "the policy requires this evidence item; the request "
+		    "does not carry it");
+		res->status = AV_STATUS_CONTRAINDICATED;
+	}
 	*out = res;
 	return 0;
  nomem:

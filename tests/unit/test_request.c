@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "av/crypto.h"
+#include "av/policy.h"
 #include "av/verify.h"
 
 static void
@@ -128,6 +129,56 @@ test_unknown_evidence(void **state)
 	json_decref(body);
 }
 
+static void
+test_required_submods(void **state)
+{
+	struct av_request	*r = NULL;
+	struct av_result	*res = NULL;
+	struct av_policy	*pol = NULL;
+	struct av_policy_err	 perr;
+	struct av_err		 e = { 0 };
+	struct av_trust		*t = av_trust_new();
+	struct av_env		 env = { .now = 1700000000, .trust = t };
+	json_t			*body, *doc, *reason;
+
+	(void)state;
+	doc = json_loads("{\"id\": \"cvm\", \"version\": 2, \"required\": "
+	    "[\"cpu\", \"gpu0\"], \"evidence\": {\"aws-nitro\": {}}}", 0,
+	    NULL);
+	assert_int_equal(av_policy_compile(doc, &pol, &perr), 0);
+	assert_int_equal(pol->nrequired, 2);
+	body = json_loads("{\"evidence\": [{\"type\": \"zx81\", \"data\": "
+	    "\"AQID\"}]}", 0, NULL);
+	assert_int_equal(av_request_from_json(body, &r, &e), 0);
+	assert_int_equal(av_verify_request(&env, r, pol, &res, &e), 0);
+	assert_int_equal(res->nsubmods, 2);
+	assert_string_equal(res->policy_ref, "cvm@2");
+	assert_string_equal(res->submods[1].name, "gpu0");
+	assert_int_equal(res->submods[1].status, AV_STATUS_CONTRAINDICATED);
+	reason = json_array_get(res->submods[1].reasons, 0);
+	assert_string_equal(json_string_value(json_object_get(reason, "code")),
+	    "submod_missing");
+	av_result_free(res);
+	av_request_free(r);
+	av_policy_free(pol);
+	json_decref(doc);
+
+	/* bad lists are policy errors */
+	doc = json_loads("{\"id\": \"cvm\", \"version\": 2, \"required\": "
+	    "[\"cpu\", \"cpu\"], \"evidence\": {\"aws-nitro\": {}}}", 0,
+	    NULL);
+	assert_int_equal(av_policy_compile(doc, &pol, &perr), -1);
+	assert_string_equal(perr.path, "required[1]");
+	json_decref(doc);
+	doc = json_loads("{\"id\": \"cvm\", \"version\": 2, \"required\": "
+	    "[\"GPU\"], \"evidence\": {\"aws-nitro\": {}}}", 0, NULL);
+	assert_int_equal(av_policy_compile(doc, &pol, &perr), -1);
+	assert_string_equal(perr.path, "required[0]");
+	json_decref(doc);
+	json_decref(body);
+	av_trust_free(t);
+}
+
 int
 main(void)
 {
@@ -135,6 +186,7 @@ main(void)
 		cmocka_unit_test(test_bad_bodies),
 		cmocka_unit_test(test_good_body),
 		cmocka_unit_test(test_unknown_evidence),
+		cmocka_unit_test(test_required_submods),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
