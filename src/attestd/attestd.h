@@ -69,6 +69,7 @@ struct avd_opts {
 	uint64_t	 key_grace_s;		/* retired keys stay in the JWKS */
 	uint64_t	 drain_timeout_s;	/* SIGTERM: wait for requests */
 	uint64_t	 rate_per_ip;		/* requests/s per address (0: off) */
+	uint64_t	 policy_poll_ms;	/* policy dir watch (0: off) */
 };
 
 /*
@@ -259,6 +260,11 @@ int	avd_h_metrics(struct avd_req *);
 int	avd_h_reload(struct avd_req *);
 int	avd_h_rotate_key(struct avd_req *);
 int	avd_h_policies(struct avd_req *);
+/* Every /v1/policies route: list, get, put, delete, rollback, dry run. */
+int	avd_h_policy_api(struct avd_req *);
+/* Watch the policy directory for edits (policy_api.c). Returns 0/-1. */
+int	avd_policy_watch_start(const struct avd_opts *o);
+void	avd_policy_watch_stop(void);
 
 /* The options in force (set once by main before the server starts). */
 extern const struct avd_opts *avd_options;

@@ -56,9 +56,15 @@ static const struct route routes[] = {
 	{ "POST", "/v1/admin/rotate-key",	false, "rotate_key",
 	  avd_h_rotate_key },
 	{ "GET",  "/v1/policies",		false, "policies",
-	  avd_h_policies },
+	  avd_h_policy_api },
 	{ "GET",  "/v1/policies/",		true,  "policies",
-	  avd_h_policies },
+	  avd_h_policy_api },
+	{ "PUT",  "/v1/policies/",		true,  "policies",
+	  avd_h_policy_api },
+	{ "DELETE", "/v1/policies/",		true,  "policies",
+	  avd_h_policy_api },
+	{ "POST", "/v1/policies/",		true,  "policies",
+	  avd_h_policy_api },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 

@@ -112,6 +112,7 @@ main(int argc, char **argv)
 	}
 	if (avd_http_start(&opts) == -1)
 		goto out;
+	(void)avd_policy_watch_start(&opts);
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -124,6 +125,7 @@ main(int argc, char **argv)
 		    sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
 		break;
 	}
+	avd_policy_watch_stop();
 	avd_http_stop((int64_t)opts.drain_timeout_s);
 	rc = 0;
  out:

@@ -106,6 +106,8 @@ static const struct optdef optdefs[] = {
 	  "SECONDS", "retired verdict keys stay in the JWKS this long" },
 	{ "drain_timeout_s", T_UINT, OFF(drain_timeout_s), 3600, "30",
 	  "SECONDS", "on SIGTERM, wait this long for in-flight requests" },
+	{ "policy_poll_ms", T_UINT, OFF(policy_poll_ms), 3600000, "1000", "MS",
+	  "check the policy directory for edits this often (0: off)" },
 	{ "rate_per_ip", T_UINT, OFF(rate_per_ip), 1000000, "0", "N",
 	  "requests per second per client address, 429 beyond (0: off)" },
 };
