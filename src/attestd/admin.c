@@ -1,7 +1,7 @@
 /*
  * attestd - admin routes, behind bearer tokens (--admin-tokens):
- * POST /v1/admin/reload, POST /v1/admin/rotate-key, GET /v1/policies,
- * GET /v1/policies/{id}.
+ * POST /v1/admin/reload and POST /v1/admin/rotate-key.  (The policy
+ * routes are in policy_api.c.)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -66,47 +66,6 @@ avd_h_reload(struct avd_req *rq)
 	    c->signer->kid);
 	avd_cfg_release(c);
 	return avd_reply_json(rq, MHD_HTTP_OK, o);
-}
-
-static json_t *
-policy_summary(const struct av_policy *p)
-{
-	json_t *o = json_pack("{sssIss}", "id", p->id, "version",
-	    (json_int_t)p->version, "ref", p->ref);
-
-	if (o != NULL && p->description != NULL)
-		json_object_set_new(o, "description",
-		    json_string(p->description));
-	return o;
-}
-
-/* GET /v1/policies and GET /v1/policies/{id}: the policies in force. */
-int
-avd_h_policies(struct avd_req *rq)
-{
-	const struct av_policy	*p;
-	const char		*id;
-	json_t			*list;
-	int			 ret;
-
-	if (require_admin(rq, NULL, &ret) == -1)
-		return ret;
-	if (strcmp(rq->url, "/v1/policies") == 0) {
-		if ((list = json_array()) == NULL)
-			return avd_reply_json(rq, 500, NULL);
-		for (size_t i = 0; i < av_policy_set_count(rq->cfg->policies);
-		    i++)
-			json_array_append_new(list, policy_summary(
-			    av_policy_set_at(rq->cfg->policies, i)));
-		return avd_reply_json(rq, MHD_HTTP_OK,
-		    json_pack("{so}", "policies", list));
-	}
-	id = rq->url + strlen("/v1/policies/");
-	if ((p = av_policy_set_find(rq->cfg->policies, id)) == NULL)
-		return avd_reply_error(rq, MHD_HTTP_NOT_FOUND,
-		    "unknown_policy", "no policy with this id");
-	return avd_reply_json(rq, MHD_HTTP_OK, json_pack("{sOsssI}", "policy",
-	    p->source, "ref", p->ref, "version", (json_int_t)p->version));
 }
 
 /*

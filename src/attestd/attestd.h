@@ -259,7 +259,6 @@ int	avd_h_readyz(struct avd_req *);
 int	avd_h_metrics(struct avd_req *);
 int	avd_h_reload(struct avd_req *);
 int	avd_h_rotate_key(struct avd_req *);
-int	avd_h_policies(struct avd_req *);
 /* Every /v1/policies route: list, get, put, delete, rollback, dry run. */
 int	avd_h_policy_api(struct avd_req *);
 /* Watch the policy directory for edits (policy_api.c). Returns 0/-1. */
