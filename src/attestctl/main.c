@@ -1,7 +1,8 @@
 /*
  * attestctl - the command-line face of the verifier (docs/cli.md):
  *   attestctl verify [options] EVIDENCE
- *   attestctl policy check FILE...
+ *   attestctl policy check|diff|test ...   (policy_cmd.c)
+ *   attestctl refvals add|import ...       (refvals.c)
  *   attestctl jwks [--key FILE | --state-dir DIR]
  *   attestctl collateral import [--cache DIR] FILE...
  *
@@ -32,6 +33,8 @@
 #include "av/verdict.h"
 #include "av/verify.h"
 
+#include "avc.h"
+
 #define EX_OK		0
 #define EX_WARN		1
 #define EX_CONTRA	2
@@ -53,7 +56,14 @@ usage(FILE *f)
 	    "[--collateral DIR] [--key FILE]\n"
 	    "                        [--cache DIR] [--online] [--compact] "
 	    "EVIDENCE\n"
-	    "       attestctl policy check FILE...\n"
+	    "       attestctl policy check [--json] [--strict] FILE...\n"
+	    "       attestctl policy diff [--json] OLD NEW\n"
+	    "       attestctl policy test --policy FILE [--at TIME] "
+	    "[--junit FILE] EVIDENCE...\n"
+	    "       attestctl refvals add --policy FILE --from EVIDENCE "
+	    "[--at TIME]\n"
+	    "       attestctl refvals import --policy FILE "
+	    "--nitro-measurements FILE\n"
 	    "       attestctl jwks [--key FILE | --state-dir DIR]\n"
 	    "       attestctl collateral import [--cache DIR | --state-dir "
 	    "DIR] FILE...\n"
@@ -550,30 +560,6 @@ cmd_verify(int argc, char **argv)
 	return rc;
 }
 
-/* attestctl policy check FILE...: 0 only when every file loads. */
-static int
-cmd_policy(int argc, char **argv)
-{
-	struct av_policy	*p;
-	struct av_policy_err	 pe;
-	int			 rc = EX_OK;
-
-	if (argc < 3 || strcmp(argv[1], "check") != 0) {
-		fprintf(stderr, "usage: attestctl policy check FILE...\n");
-		return EX_USAGE;
-	}
-	for (int i = 2; i < argc; i++) {
-		if (av_policy_load_file(argv[i], &p, &pe) != 0) {
-			print_policy_err(argv[i], &pe);
-			rc = EX_WARN;
-			continue;
-		}
-		printf("%s: ok (%s)\n", argv[i], p->ref);
-		av_policy_free(p);
-	}
-	return rc;
-}
-
 /*
  * sub inside the state directory as attestd chooses it (without creating
  * it): DIR, $STATE_DIRECTORY, $XDG_STATE_HOME/attestd,
@@ -727,7 +713,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
-		return cmd_policy(argc - 1, argv + 1);
+		return avc_policy(argc - 1, argv + 1);
+	if (strcmp(argv[1], "refvals") == 0)
+		return avc_refvals(argc - 1, argv + 1);
 	if (strcmp(argv[1], "jwks") == 0)
 		return cmd_jwks(argc - 1, argv + 1);
 	if (strcmp(argv[1], "collateral") == 0)
