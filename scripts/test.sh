@@ -72,7 +72,7 @@ fi
 if [[ " $stages " == *" asan "* ]]; then
 	say "ASan+UBSan build"
 	b="$root/build-asan"
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 	if cmake -S "$root" -B "$b" -DAV_WERROR=ON -DAV_ASAN=ON -DAV_UBSAN=ON \
 	    -DCMAKE_BUILD_TYPE=Debug &&
