@@ -265,6 +265,10 @@ def limits(t, tmp, nitro, pdir):
         st, r = d.json("POST", "/v1/attest", b"x" * 70000,
                        ctype="application/json")
         t.eq((st, err_code(r)), (413, "body_too_large"), "413 with small cap")
+        # A request head over --max-header (32 KiB): libmicrohttpd's 431.
+        st, _, _ = d.request("GET", "/healthz",
+                             headers={"X-Big": "a" * 40000})
+        t.eq(st, 431, "request head over --max-header: 431")
     finally:
         d.stop()
 
