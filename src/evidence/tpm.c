@@ -42,6 +42,19 @@
 #define TPM_MAX_CMDLINES	256
 #define TPM_MAX_CMDLINE_LEN	4096
 
+/*
+ * tpm2-tss logs malformed input to stderr itself (WARNING/ERROR lines,
+ * outside our JSON log).  Malformed evidence is ordinary input here and
+ * is reported through av_err, so its logging is off unless the operator
+ * set TSS2_LOG.  Runs before main(), while the process is one thread.
+ */
+static void __attribute__((constructor))
+tpm_quiet_tss2(void)
+{
+	if (getenv("TSS2_LOG") == NULL)
+		(void)setenv("TSS2_LOG", "all+NONE", 0);
+}
+
 /* ---- banks ------------------------------------------------------------ */
 
 static const struct {
