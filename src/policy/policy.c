@@ -564,7 +564,8 @@ scan_dir(const char *dir, bool want_dirs, char ***out, size_t *nout,
 		nnames++;
 	}
 	closedir(d);
-	qsort(names, nnames, sizeof(*names), cmp_names);
+	if (nnames > 1)
+		qsort(names, nnames, sizeof(*names), cmp_names);
 	*out = names;
 	*nout = nnames;
 	return 0;
