@@ -328,6 +328,32 @@ def refvals(t, tmp, nitro):
     t.eq(rc, 64, "refvals add without --from: 64")
 
 
+def refvals_snp(t, tmp):
+    """refvals add from SEV-SNP evidence (a JSON request body with its
+    certificates) signed by tests/mksnp's test PKI."""
+    mksnp = os.path.join(H.BUILD, "tests", "mksnp")
+    if not os.access(mksnp, os.X_OK):
+        print("note: mksnp not built; SEV-SNP refvals add skipped")
+        return
+    d = os.path.join(tmp, "snp")
+    subprocess.run([mksnp, "init", d], check=True, capture_output=True)
+    body = os.path.join(tmp, "build/snp-body.json")
+    subprocess.run([mksnp, "body", d, body, "--measurement", "c4" * 48],
+                   check=True, capture_output=True)
+    write(tmp, "rv/snp.json", {"id": "snp", "version": 1, "evidence": {
+        "sev-snp": {"measurement": "b3" * 48, "vmpl": [0]}}})
+    rc, out, err = run(tmp, "refvals", "add", "--policy", "rv/snp.json",
+                       "--from", "build/snp-body.json", "--trust-dir",
+                       os.path.join(d, "trust"))
+    t.eq(rc, 0, "refvals add (sev-snp): exit 0")
+    golden(t, "refvals_add_snp.json",
+           open(os.path.join(tmp, "rv/snp.json")).read(), tmp)
+    rc, out, err = run(tmp, "policy", "test", "--policy", "rv/snp.json",
+                       "--trust-dir", os.path.join(d, "trust"),
+                       "build/snp-body.json")
+    t.eq(rc, 0, "refvals add (sev-snp): the evidence now passes")
+
+
 def jsonschema_checks(t, tmp):
     """policies/schema.json is a valid 2020-12 schema and agrees with the
     loader on the bundled policies and on every policy example in
@@ -388,6 +414,7 @@ def main():
         diff(t, tmp)
         test(t, tmp, nitro)
         refvals(t, tmp, nitro)
+        refvals_snp(t, tmp)
         jsonschema_checks(t, tmp)
     return t.done()
 
