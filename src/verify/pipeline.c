@@ -10,6 +10,7 @@
 #include "av/backend.h"
 #include "av/codec.h"
 #include "av/log.h"
+#include "av/nvgpu.h"
 #include "av/policy.h"
 #include "av/verify.h"
 
@@ -77,6 +78,19 @@ pick_backend(const struct av_item *it, struct av_err *e)
 	return b;
 }
 
+/* Number of submods whose evidence is an NVIDIA GPU report. */
+static int64_t
+count_gpus(const struct av_result *res)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < res->nsubmods; i++)
+		if (res->submods[i].backend != NULL &&
+		    strcmp(res->submods[i].backend->name, "nvidia-gpu") == 0)
+			n++;
+	return n;
+}
+
 static void
 appraise_item(const struct av_env *env, const struct av_request *req,
     const struct av_policy *pol, const struct av_item *it,
@@ -139,6 +153,35 @@ appraise_item(const struct av_env *env, const struct av_request *req,
 		b->free(parsed);
 }
 
+/*
+ * Record a submod the policy requires and the request lacks.  When the
+ * result has no room left the overall status still becomes
+ * contraindicated.  expected and actual are stolen.  Returns 0 or -1
+ * (out of memory).
+ */
+static int
+add_missing(struct av_result *res, const char *name, const char *claim,
+    json_t *expected, json_t *actual, const char *message)
+{
+	struct av_submod *sm = &res->submods[res->nsubmods];
+
+	res->status = AV_STATUS_CONTRAINDICATED;
+	if (res->nsubmods == sizeof(res->submods) / sizeof(res->submods[0])) {
+		json_decref(expected);
+		json_decref(actual);
+		return 0;
+	}
+	if (av_submod_init(sm, name) != 0) {
+		json_decref(expected);
+		json_decref(actual);
+		return -1;
+	}
+	res->nsubmods++;
+	av_submod_reason(sm, AV_E_SUBMOD_MISSING, AV_STATUS_CONTRAINDICATED,
+	    claim, expected, actual, message);
+	return 0;
+}
+
 int
 av_verify_request(const struct av_env *env, const struct av_request *req,
     const struct av_policy *pol, struct av_result **out, struct av_err *e)
@@ -181,20 +224,29 @@ av_verify_request(const struct av_env *env, const struct av_request *req,
 		if (sm->status > res->status)
 			res->status = sm->status;
 	}
+	/* GPUs the policy counts but the request lacks: "gpu<k>" missing. */
+	for (int64_t want = av_nvgpu_policy_count(pol), have = count_gpus(res);
+	    have < want; have++) {
+		char gname[24];
+
+		for (unsigned k = 0;; k++) {
+			snprintf(gname, sizeof(gname), "gpu%u", k);
+			if (!name_used(res, gname))
+				break;
+		}
+		if (add_missing(res, gname, "count", json_integer(want),
+		    json_integer(have), "the policy requires more GPUs than "
+		    "the request carries") != 0)
+			goto nomem;
+	}
 	/* A submod the policy requires but the request lacks. */
 	for (size_t i = 0; pol != NULL && i < pol->nrequired; i++) {
-		struct av_submod *sm = &res->submods[res->nsubmods];
-
 		if (name_used(res, pol->required[i]))
 			continue;
-		if (av_submod_init(sm, pol->required[i]) != 0)
-			goto nomem;
-		res->nsubmods++;
-		av_submod_reason(sm, AV_E_SUBMOD_MISSING,
-		    AV_STATUS_CONTRAINDICATED, NULL, NULL, NULL,
+		if (add_missing(res, pol->required[i], NULL, NULL, NULL,
 		    "the policy requires this evidence item; the request "
-		    "does not carry it");
-		res->status = AV_STATUS_CONTRAINDICATED;
+		    "does not carry it") != 0)
+			goto nomem;
 	}
 	*out = res;
 	return 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "av/codec.h"
+#include "av/nvgpu.h"
 #include "av/verify.h"
 
 void
@@ -60,8 +61,69 @@ b64_field(const json_t *v, size_t max, uint8_t **out, size_t *outlen,
 	return 0;
 }
 
+/*
+ * The evidence list with every NVIDIA SDK evidence list in it (an array
+ * as one element) expanded in place into one item per GPU.  Returns a
+ * new array, or NULL with e set.
+ */
+static json_t *
+flatten_evidence(const json_t *ev, struct av_err *e)
+{
+	json_t	*flat, *x, *items;
+	size_t	 i;
+
+	if ((flat = json_array()) == NULL) {
+		AV_FAIL(e, AV_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	json_array_foreach(ev, i, x) {
+		if (!json_is_array(x)) {
+			json_array_append(flat, x);
+			continue;
+		}
+		if (!av_nvgpu_is_sdk_list(x)) {
+			AV_FAIL(e, AV_E_BAD_REQUEST,
+			    "each evidence item must be an object");
+			goto bad;
+		}
+		if (av_nvgpu_expand_sdk_list(x, &items, e) != 0)
+			goto bad;
+		json_array_extend(flat, items);
+		json_decref(items);
+	}
+	if (json_array_size(flat) > AV_MAX_ITEMS) {
+		AV_FAIL(e, AV_E_BAD_REQUEST, "too many evidence items");
+		goto bad;
+	}
+	return flat;
+ bad:
+	json_decref(flat);
+	return NULL;
+}
+
+static int request_from_object(const json_t *, struct av_request **,
+    struct av_err *);
+
 int
 av_request_from_json(const json_t *body, struct av_request **out,
+    struct av_err *e)
+{
+	json_t	*wrap;
+	int	 rc;
+
+	/* NVIDIA's SDK evidence list, posted as it came */
+	if (json_is_array(body) && av_nvgpu_is_sdk_list(body)) {
+		if ((wrap = json_pack("{s:[O]}", "evidence", body)) == NULL)
+			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+		rc = request_from_object(wrap, out, e);
+		json_decref(wrap);
+		return rc;
+	}
+	return request_from_object(body, out, e);
+}
+
+static int
+request_from_object(const json_t *body, struct av_request **out,
     struct av_err *e)
 {
 	static const char *const keys[] = { "nonce", "policy", "runtime_data",
@@ -69,7 +131,7 @@ av_request_from_json(const json_t *body, struct av_request **out,
 	struct av_request	*r;
 	const json_t		*v, *ev, *it;
 	const char		*k;
-	json_t			*val;
+	json_t			*val, *flat = NULL;
 	size_t			 i, j;
 
 	if (!json_is_object(body))
@@ -122,6 +184,9 @@ av_request_from_json(const json_t *body, struct av_request **out,
 		AV_FAIL(e, AV_E_BAD_REQUEST, "too many evidence items");
 		goto bad;
 	}
+	if ((flat = flatten_evidence(ev, e)) == NULL)
+		goto bad;
+	ev = flat;
 	json_array_foreach(ev, i, it) {
 		struct av_item *item = &r->items[r->nitems];
 
@@ -171,11 +236,13 @@ av_request_from_json(const json_t *body, struct av_request **out,
 			goto bad;
 		}
 	}
+	json_decref(flat);
 	*out = r;
 	return 0;
  nomem:
 	AV_FAIL(e, AV_E_NOMEM, "out of memory");
  bad:
+	json_decref(flat);
 	av_request_free(r);
 	return -1;
 }

@@ -179,6 +179,47 @@ test_required_submods(void **state)
 	av_trust_free(t);
 }
 
+/* NVIDIA SDK evidence lists, posted whole or as one element. */
+static void
+test_sdk_lists(void **state)
+{
+	struct av_request	*r = NULL;
+	struct av_err		 e = { 0 };
+	json_t			*body;
+	const char		*pem = "-----BEGIN CERTIFICATE-----\\nAA==\\n"
+				    "-----END CERTIFICATE-----\\n";
+	char			 text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), "[{\"arch\": \"HOPPER\", \"certificate\":"
+	    " \"%s\", \"evidence\": \"AQID\", \"nonce\": \"00\"}, "
+	    "{\"certificate\": \"%s\", \"evidence\": \"BAUG\"}]", pem, pem);
+	assert_non_null(body = json_loads(text, 0, NULL));
+	assert_int_equal(av_request_from_json(body, &r, &e), 0);
+	assert_int_equal(r->nitems, 2);
+	assert_string_equal(r->items[0].type, "nvidia-gpu");
+	assert_string_equal(r->items[1].type, "nvidia-gpu");
+	assert_memory_equal(r->items[1].data, "\x04\x05\x06", 3);
+	assert_non_null(json_object_get(r->items[0].item, "cert_chain"));
+	av_request_free(r);
+	json_decref(body);
+
+	/* inside our envelope, beside a CPU item */
+	snprintf(text, sizeof(text), "{\"nonce\": \"AAAA\", \"evidence\": "
+	    "[{\"type\": \"sev-snp\", \"data\": \"AA==\"}, [{\"certificate\":"
+	    " \"%s\", \"evidence\": \"AQID\"}]]}", pem);
+	assert_non_null(body = json_loads(text, 0, NULL));
+	assert_int_equal(av_request_from_json(body, &r, &e), 0);
+	assert_int_equal(r->nitems, 2);
+	assert_string_equal(r->items[0].type, "sev-snp");
+	assert_string_equal(r->items[1].type, "nvidia-gpu");
+	av_request_free(r);
+	json_decref(body);
+
+	/* an array that is not an SDK list is not an item */
+	expect_bad("{\"evidence\": [[1, 2]]}", "must be an object");
+}
+
 int
 main(void)
 {
@@ -187,6 +228,7 @@ main(void)
 		cmocka_unit_test(test_good_body),
 		cmocka_unit_test(test_unknown_evidence),
 		cmocka_unit_test(test_required_submods),
+		cmocka_unit_test(test_sdk_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
