@@ -58,6 +58,8 @@ static struct {
 	char			*tmp, *root, *base;
 } S = { .pid = -1 };
 
+static char *fmt(const char *, ...) __attribute__((format(printf, 1, 2)));
+
 static char *
 fmt(const char *f, ...)
 {
@@ -1276,8 +1278,8 @@ test_sdk_list(void **state)
 			"[{\"evidence\": 1, \"certificate\": \"x\"}]",
 			"[{\"evidence\": \"AA==\", \"certificate\": \"!!\"}]",
 			"[{\"evidence\": \"AA==\", \"certificate\": \"QUJD\"}]",
-			"[{\"evidence\": \"AA==\", \"certificate\": "
-			    "\"-----BEGIN CERTIFICATE-----\", \"arch\": 7}]",
+			("[{\"evidence\": \"AA==\", \"certificate\": "
+			    "\"-----BEGIN CERTIFICATE-----\", \"arch\": 7}]"),
 		};
 		json_error_t jerr;
 
