@@ -64,6 +64,11 @@ rim_id_ok(const char *id)
 	return true;
 }
 
+/*
+ * NVIDIA RIM service: GET {nvidia_rim_url}/v1/rim/{id} through the
+ * collateral cache.  On success *out is the RIM XML (malloc'd).
+ * Returns 0, or -1 with e (AV_E_RIM_MISSING, with the fetch's reason).
+ */
 int
 nv_rim_fetch(struct av_collateral *coll, const char *id, unsigned flags,
     uint8_t **out, size_t *outlen, struct av_err *e)
@@ -124,6 +129,7 @@ nv_rim_fetch(struct av_collateral *coll, const char *id, unsigned flags,
 
 /* ---- OCSP ------------------------------------------------------------- */
 
+/* Stable name of an OCSP status, for claims. */
 const char *
 nv_ocsp_status_str(enum nv_ocsp_status s)
 {
@@ -474,6 +480,11 @@ ask_responder(struct av_collateral *coll, X509 *cert, X509 *issuer,
 	OPENSSL_free(req);
 }
 
+/*
+ * RFC 6960 status of each non-root certificate of chain at `at`, from
+ * stapled responses, the collateral store, then the responder (see
+ * nvgpu.h).  out[] gets n-1 entries.  Never fails.
+ */
 void
 nv_ocsp_check(struct av_collateral *coll, const struct av_trust *trust,
     const char *platform, STACK_OF(X509) *chain,

@@ -1476,6 +1476,9 @@ nv_appraise(const void *parsed, const void *policy,
 
 /* ---- request helpers (include/av/nvgpu.h) ------------------------------ */
 
+/*
+ * Sniff NVIDIA's SDK evidence list (include/av/nvgpu.h).  No allocation.
+ */
 bool
 av_nvgpu_is_sdk_list(const json_t *v)
 {
@@ -1550,6 +1553,11 @@ sdk_item(const json_t *x, struct av_err *e)
 	return it;
 }
 
+/*
+ * Expand an SDK evidence list into request items (include/av/nvgpu.h).
+ * On success *items_out is a new array.  Returns 0, or -1 with e
+ * (AV_E_BAD_REQUEST, AV_E_NOMEM).
+ */
 int
 av_nvgpu_expand_sdk_list(const json_t *list, json_t **items_out,
     struct av_err *e)
@@ -1577,6 +1585,7 @@ av_nvgpu_expand_sdk_list(const json_t *list, json_t **items_out,
 	return 0;
 }
 
+/* The "count" of pol's nvidia-gpu section, or -1 (include/av/nvgpu.h). */
 int64_t
 av_nvgpu_policy_count(const struct av_policy *pol)
 {

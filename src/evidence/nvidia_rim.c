@@ -85,6 +85,10 @@ xml_init(void)
 	xml_ok = true;
 }
 
+/*
+ * One-time libxml2 + xmlsec1 (OpenSSL) set-up, thread-safe.  Returns
+ * whether it succeeded.
+ */
 bool
 nv_xml_ready(void)
 {
@@ -94,6 +98,7 @@ nv_xml_ready(void)
 
 /* ---- RIM objects ------------------------------------------------------ */
 
+/* Take a reference to r (NULL-safe); returns r. */
 struct nv_rim *
 nv_rim_ref(struct nv_rim *r)
 {
@@ -102,6 +107,7 @@ nv_rim_ref(struct nv_rim *r)
 	return r;
 }
 
+/* Drop a reference; the last frees the RIM (NULL-safe). */
 void
 nv_rim_free(struct nv_rim *r)
 {
@@ -112,6 +118,7 @@ nv_rim_free(struct nv_rim *r)
 	free(r);
 }
 
+/* The resource with this 0-based index (borrowed), or NULL. */
 const struct nv_rim_meas *
 nv_rim_find(const struct nv_rim *r, unsigned index)
 {
@@ -146,6 +153,11 @@ version_part(const char **s, bool hex, unsigned long *v)
 	return true;
 }
 
+/*
+ * Compare dotted versions per component, numerically (decimal, or hex
+ * when hex); a missing component counts as 0.  Returns -1, 0, 1, or -2
+ * when either does not parse.
+ */
 int
 nv_version_cmp(const char *a, const char *b, bool hex)
 {
@@ -185,6 +197,12 @@ id_part_ok(const char *s)
 	return true;
 }
 
+/*
+ * The RIM service id of kind k for the report's opaque data (NVIDIA RIM
+ * naming: NV_GPU_DRIVER_<chip>_<version>, NV_GPU_VBIOS_<project>_<sku>_
+ * <chip sku>_<version without dots>).  Returns 0, or -1 (does not fit,
+ * or a part has characters other than [A-Za-z0-9.-]).
+ */
 int
 nv_rim_id(char *buf, size_t len, enum nv_rim_kind k, const char *chip,
     const struct nv_opaque *op)
@@ -520,6 +538,11 @@ rim_new(const uint8_t *p, size_t n)
 	return r;
 }
 
+/*
+ * Parse a RIM (SWID tag) without checking its signature.  On success
+ * *out is a new reference (nv_rim_free()).  Returns 0, or -1 with e
+ * (AV_E_RIM_INVALID, AV_E_COLLATERAL_INVALID, AV_E_NOMEM).
+ */
 int
 nv_rim_parse(const uint8_t *p, size_t n, struct nv_rim **out,
     struct av_err *e)
@@ -721,6 +744,12 @@ check_rim_chain(const struct av_trust *trust, const struct nv_rim *r,
 	}
 }
 
+/*
+ * Parse (or take from the cache) and verify a RIM: XML signature with the
+ * KeyInfo signer's key, signer chain to an "nvidia-rim" anchor at `at`.
+ * On success *out is a new reference (nv_rim_free()).  Returns 0, or -1
+ * with e (AV_E_RIM_INVALID with the reason; AV_E_COLLATERAL_INVALID).
+ */
 int
 nv_rim_load(const struct av_trust *trust, const uint8_t *p, size_t n,
     const uint8_t *sha256, int64_t at, struct nv_rim **out,

@@ -20,6 +20,7 @@
 #include "av/reader.h"
 #include "evidence/nvgpu.h"
 
+/* Free what nv_report_parse() allocated and zero *rep (NULL-safe). */
 void
 nv_report_cleanup(struct nv_report *rep)
 {
@@ -29,6 +30,10 @@ nv_report_cleanup(struct nv_report *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
+/*
+ * The measurement block with SPDM index idx (DSP0274 Table 44), borrowed
+ * from rep, or NULL.
+ */
 const struct nv_block *
 nv_report_block(const struct nv_report *rep, unsigned idx)
 {
@@ -138,6 +143,12 @@ vbios_format(const uint8_t *b, char *out, size_t len)
 
 #define NV_MAX_TLVS	256
 
+/*
+ * NVIDIA opaque data (the MEASUREMENTS OpaqueData field, DSP0274 Table
+ * 43): type (u16) | length (u16) | value, each known type at most once
+ * and of its size.  op is filled (zeroed first; nvdec0/ppcie -1 when
+ * absent).  Returns 0, or -1 with e (AV_E_MALFORMED).
+ */
 int
 nv_opaque_parse(const uint8_t *p, size_t n, struct nv_opaque *op,
     struct av_err *e)
@@ -275,6 +286,13 @@ nv_opaque_parse(const uint8_t *p, size_t n, struct nv_opaque *op,
 	return 0;
 }
 
+/*
+ * GET_MEASUREMENTS request (DSP0274 Table 40) || MEASUREMENTS response
+ * (Table 43), fields in order; the signature is found from the length
+ * fields.  On success out owns a copy of p (nv_report_cleanup()); on
+ * failure out is zeroed.  Returns 0, or -1 with e (AV_E_MALFORMED,
+ * AV_E_NOMEM).
+ */
 int
 nv_report_parse(const uint8_t *p, size_t n, struct nv_report *out,
     struct av_err *e)
@@ -433,6 +451,11 @@ der_read(struct av_reader *r, uint8_t *tag, struct av_reader *val)
 	return true;
 }
 
+/*
+ * The FWID in the device leaf's TCG DICE extension 2.23.133.5.4.1.
+ * Returns 1 (fwid filled), 0 (no extension), or -1 with e (AV_E_FWID:
+ * malformed).
+ */
 int
 nv_leaf_fwid(X509 *leaf, uint8_t fwid[NV_FWID_LEN], struct av_err *e)
 {
