@@ -23,6 +23,8 @@
 #define AV_CHAIN_MAX_CRLS	64
 #define AV_CHAIN_CACHE_MAX	4096	/* entries per trust set */
 #define AV_CHAIN_BUCKETS	1024
+#define AV_CHAIN_PTR_MAX	256	/* identity entries per trust set */
+#define AV_CHAIN_PTR_BUCKETS	64
 
 /* A verified chain, valid (with its CRLs) for nb <= t < na. */
 struct cache_ent {
@@ -32,11 +34,36 @@ struct cache_ent {
 	struct cache_ent	*next;	/* owned by the bucket list */
 };
 
+/*
+ * The same verified chain, known by the identity of the objects it was
+ * asked with: parsed certificates and CRLs are shared through the parse
+ * cache (av_x509_parse_any_cached() and the backends' memos), so a
+ * repeated chain arrives as the same X509 and X509_CRL objects and is
+ * found without re-encoding and hashing them.  The entry holds a
+ * reference to every object of its key, so no address in it can be
+ * reused by another object while the entry lives.
+ */
+struct ptr_ent {
+	char			*platform;	/* owned */
+	bool			 crl_check;
+	int			 depth;
+	X509			*leaf;		/* owned ref */
+	STACK_OF(X509)		*untrusted;	/* owned refs, in order */
+	STACK_OF(X509_CRL)	*crls;		/* owned refs, in order; NULL
+						   without crl_check */
+	int64_t			 nb, na;
+	STACK_OF(X509)		*chain;		/* owned refs, leaf first */
+	struct ptr_ent		*next;		/* owned by the bucket list */
+};
+
 struct av_chain_cache {
 	pthread_mutex_t		 mtx;	/* guards everything below */
 	struct cache_ent	*buckets[AV_CHAIN_BUCKETS];
 	struct cache_ent	*ring[AV_CHAIN_CACHE_MAX]; /* borrowed: FIFO */
 	size_t			 n, head;	/* entries, oldest slot */
+	struct ptr_ent		*pbuckets[AV_CHAIN_PTR_BUCKETS];
+	struct ptr_ent		*pring[AV_CHAIN_PTR_MAX]; /* borrowed: FIFO */
+	size_t			 pn, phead;
 	unsigned long		 hits, misses;
 };
 
@@ -66,11 +93,35 @@ ent_free(struct cache_ent *ent)
 	free(ent);
 }
 
+static void
+pent_free(struct ptr_ent *pe)
+{
+	if (pe == NULL)
+		return;
+	free(pe->platform);
+	X509_free(pe->leaf);
+	sk_X509_pop_free(pe->untrusted, X509_free);
+	sk_X509_CRL_pop_free(pe->crls, X509_CRL_free);
+	sk_X509_pop_free(pe->chain, X509_free);
+	free(pe);
+}
+
 /* Drop every entry; caller holds c->mtx. */
 static void
 cache_clear(struct av_chain_cache *c)
 {
 	struct cache_ent	*ent, *next;
+	struct ptr_ent		*pe, *pnext;
+
+	for (size_t i = 0; i < AV_CHAIN_PTR_BUCKETS; i++) {
+		for (pe = c->pbuckets[i]; pe != NULL; pe = pnext) {
+			pnext = pe->next;
+			pent_free(pe);
+		}
+		c->pbuckets[i] = NULL;
+	}
+	memset(c->pring, 0, sizeof(c->pring));
+	c->pn = c->phead = 0;
 
 	for (size_t i = 0; i < AV_CHAIN_BUCKETS; i++) {
 		for (ent = c->buckets[i]; ent != NULL; ent = next) {
@@ -140,12 +191,12 @@ cache_evict(struct av_chain_cache *c, struct cache_ent *victim)
 }
 
 /*
- * Look key up at time at.  On a hit inside the window and if chain_out is
- * not NULL, *chain_out gets new references.  Returns true on a hit.
+ * Look key up at time at.  On a hit inside the window, *chain_out gets
+ * new references and *nb, *na the window.  Returns true on a hit.
  */
 static bool
 cache_lookup(struct av_chain_cache *c, const uint8_t key[32], int64_t at,
-    STACK_OF(X509) **chain_out)
+    STACK_OF(X509) **chain_out, int64_t *nb, int64_t *na)
 {
 	struct cache_ent	*ent;
 	STACK_OF(X509)		*dup = NULL;
@@ -153,13 +204,12 @@ cache_lookup(struct av_chain_cache *c, const uint8_t key[32], int64_t at,
 
 	pthread_mutex_lock(&c->mtx);
 	ent = cache_find(c, key);
-	if (ent != NULL && ent->nb <= at && at < ent->na) {
-		if (chain_out == NULL ||
-		    (dup = X509_chain_up_ref(ent->chain)) != NULL) {
-			hit = true;
-			if (chain_out != NULL)
-				*chain_out = dup;
-		}
+	if (ent != NULL && ent->nb <= at && at < ent->na &&
+	    (dup = X509_chain_up_ref(ent->chain)) != NULL) {
+		hit = true;
+		*chain_out = dup;
+		*nb = ent->nb;
+		*na = ent->na;
 	}
 	if (hit)
 		c->hits++;
@@ -167,6 +217,161 @@ cache_lookup(struct av_chain_cache *c, const uint8_t key[32], int64_t at,
 		c->misses++;
 	pthread_mutex_unlock(&c->mtx);
 	return hit;
+}
+
+/* ---- the identity cache ------------------------------------------------ */
+
+static size_t
+pbucket_of(const X509 *leaf)
+{
+	uintptr_t v = (uintptr_t)leaf;
+
+	return (size_t)((v >> 4) ^ (v >> 12)) % AV_CHAIN_PTR_BUCKETS;
+}
+
+/* Does pe answer exactly this question?  Caller holds the lock. */
+static bool
+pent_match(const struct ptr_ent *pe, X509 *leaf, STACK_OF(X509) *untrusted,
+    const struct av_chain_opts *o, int depth)
+{
+	int nu = untrusted != NULL ? sk_X509_num(untrusted) : 0;
+	int nc = (o->crl_check && o->crls != NULL) ?
+	    sk_X509_CRL_num(o->crls) : 0;
+
+	if (pe->leaf != leaf || pe->depth != depth ||
+	    pe->crl_check != o->crl_check ||
+	    sk_X509_num(pe->untrusted) != nu ||
+	    (pe->crl_check && sk_X509_CRL_num(pe->crls) != nc) ||
+	    strcmp(pe->platform, o->platform) != 0)
+		return false;
+	for (int i = 0; i < nu; i++)
+		if (sk_X509_value(pe->untrusted, i) !=
+		    sk_X509_value(untrusted, i))
+			return false;
+	for (int i = 0; pe->crl_check && i < nc; i++)
+		if (sk_X509_CRL_value(pe->crls, i) !=
+		    sk_X509_CRL_value(o->crls, i))
+			return false;
+	return true;
+}
+
+/*
+ * Look the question up by object identity at time at.  On a hit, if
+ * chain_out is not NULL, *chain_out gets new references.  Counts a hit;
+ * a miss is counted by the content lookup that follows.
+ */
+static bool
+ptr_lookup(struct av_chain_cache *c, X509 *leaf, STACK_OF(X509) *untrusted,
+    const struct av_chain_opts *o, int depth, int64_t at,
+    STACK_OF(X509) **chain_out)
+{
+	struct ptr_ent	*pe;
+	STACK_OF(X509)	*dup = NULL;
+	bool		 hit = false;
+
+	pthread_mutex_lock(&c->mtx);
+	for (pe = c->pbuckets[pbucket_of(leaf)]; pe != NULL; pe = pe->next) {
+		if (!pent_match(pe, leaf, untrusted, o, depth))
+			continue;
+		if (pe->nb <= at && at < pe->na && (chain_out == NULL ||
+		    (dup = X509_chain_up_ref(pe->chain)) != NULL)) {
+			hit = true;
+			if (chain_out != NULL)
+				*chain_out = dup;
+			c->hits++;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return hit;
+}
+
+static STACK_OF(X509_CRL) *
+crls_up_ref(STACK_OF(X509_CRL) *sk)
+{
+	STACK_OF(X509_CRL) *out;
+
+	if ((out = sk_X509_CRL_new_null()) == NULL)
+		return NULL;
+	for (int i = 0; i < sk_X509_CRL_num(sk); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(sk, i);
+
+		if (X509_CRL_up_ref(crl) != 1)
+			goto fail;
+		if (sk_X509_CRL_push(out, crl) <= 0) {
+			X509_CRL_free(crl);
+			goto fail;
+		}
+	}
+	return out;
+ fail:
+	sk_X509_CRL_pop_free(out, X509_CRL_free);
+	return NULL;
+}
+
+/*
+ * Remember a verified chain by the identity of the objects asked with
+ * (references taken on all of them); failures are ignored.
+ */
+static void
+ptr_insert(struct av_chain_cache *c, X509 *leaf, STACK_OF(X509) *untrusted,
+    const struct av_chain_opts *o, int depth, int64_t nb, int64_t na,
+    STACK_OF(X509) *chain)
+{
+	struct ptr_ent	*pe, *old;
+	size_t		 b;
+
+	if ((pe = calloc(1, sizeof(*pe))) == NULL)
+		return;
+	pe->crl_check = o->crl_check;
+	pe->depth = depth;
+	pe->nb = nb;
+	pe->na = na;
+	if ((pe->platform = strdup(o->platform)) == NULL ||
+	    X509_up_ref(leaf) != 1)
+		goto fail;
+	pe->leaf = leaf;
+	if ((pe->untrusted = untrusted != NULL ?
+	    X509_chain_up_ref(untrusted) : sk_X509_new_null()) == NULL ||
+	    (pe->chain = X509_chain_up_ref(chain)) == NULL)
+		goto fail;
+	if (o->crl_check && (pe->crls = o->crls != NULL ?
+	    crls_up_ref(o->crls) : sk_X509_CRL_new_null()) == NULL)
+		goto fail;
+	b = pbucket_of(leaf);
+	pthread_mutex_lock(&c->mtx);
+	for (old = c->pbuckets[b]; old != NULL; old = old->next)
+		if (pent_match(old, leaf, untrusted, o, depth))
+			break;
+	if (old != NULL) {		/* raced, or a new window */
+		old->nb = nb;
+		old->na = na;
+		sk_X509_pop_free(old->chain, X509_free);
+		old->chain = pe->chain;
+		pe->chain = NULL;
+		pthread_mutex_unlock(&c->mtx);
+		goto fail;
+	}
+	if (c->pn == AV_CHAIN_PTR_MAX) {	/* full: evict the oldest */
+		struct ptr_ent **pp, *victim = c->pring[c->phead];
+
+		for (pp = &c->pbuckets[pbucket_of(victim->leaf)]; *pp != NULL;
+		    pp = &(*pp)->next)
+			if (*pp == victim) {
+				*pp = victim->next;
+				break;
+			}
+		pent_free(victim);
+		c->pring[c->phead] = pe;
+		c->phead = (c->phead + 1) % AV_CHAIN_PTR_MAX;
+	} else
+		c->pring[(c->phead + c->pn++) % AV_CHAIN_PTR_MAX] = pe;
+	pe->next = c->pbuckets[b];
+	c->pbuckets[b] = pe;
+	pthread_mutex_unlock(&c->mtx);
+	return;
+ fail:
+	pent_free(pe);
 }
 
 /* Remember a verified chain (references taken); failures are ignored. */
@@ -585,15 +790,25 @@ av_chain_verify(const struct av_trust *t, X509 *leaf,
 		return AV_FAIL(e, AV_E_COLLATERAL_INVALID, "too many CRLs");
 	depth = opts->max_depth > 0 ? opts->max_depth : AV_CHAIN_DEFAULT_DEPTH;
 
-	keyed = chain_key(leaf, untrusted, opts, depth, key) == 0;
-	if (keyed && cache_lookup(t->cache, key, at, chain_out))
+	/* The same objects as before: no encoding, no hashing. */
+	if (ptr_lookup(t->cache, leaf, untrusted, opts, depth, at, chain_out))
 		return 0;
+	keyed = chain_key(leaf, untrusted, opts, depth, key) == 0;
+	if (keyed && cache_lookup(t->cache, key, at, &chain, &nb, &na)) {
+		ptr_insert(t->cache, leaf, untrusted, opts, depth, nb, na,
+		    chain);
+		goto done;
+	}
 	if (chain_full(t, leaf, untrusted, at, opts, depth, &chain, e) == -1)
 		return -1;
 	/* Only successes are cached, and only when at is inside the window. */
 	if (keyed && chain_window(chain, opts, &nb, &na) == 0 &&
-	    nb <= at && at < na)
+	    nb <= at && at < na) {
 		cache_insert(t->cache, key, nb, na, chain);
+		ptr_insert(t->cache, leaf, untrusted, opts, depth, nb, na,
+		    chain);
+	}
+ done:
 	ERR_clear_error();
 	if (chain_out != NULL)
 		*chain_out = chain;

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Instruction counts of the in-process verification benchmark (a
+# benchmark, not a test): runs bench_verify under valgrind's callgrind,
+# which counts the instructions of each measured loop (the program dumps
+# them at CALLGRIND_DUMP_STATS_AT points), and prints instructions per
+# verification, per floor verification, and their ratio.  Instruction
+# counts do not depend on the load of a shared machine, unlike time.
+#
+#   bench/callgrind.sh [PLATFORM,...] [ITERATIONS]
+#
+# Defaults: every platform, 200 iterations.  AV_BUILD_DIR (build-bench).
+# Under valgrind OpenSSL does not see SHA-NI or some other CPU extensions,
+# so hashing weighs more here than on the machine itself: read the ratio
+# as a lower bound and check it against bench_verify's CPU-time ratio.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${AV_BUILD_DIR:-$root/build-bench}
+plats=${1:-nitro,snp,tdx,tpm-rsa,tpm-p256}
+n=${2:-200}
+
+if ! command -v valgrind >/dev/null 2>&1; then
+	echo "bench: valgrind not installed; skipped"
+	exit 0
+fi
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" --target bench_verify >/dev/null
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/attestd-callgrind.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" \
+    "$build/bench/bench_verify" -p "$plats" -n "$n" -w 20 \
+    >/dev/null 2>"$work/valgrind.log"
+
+/usr/bin/python3 - "$work" <<'EOF'
+import glob, re, sys
+runs = []
+for f in sorted(glob.glob(sys.argv[1] + "/cg.*.*"),
+                key=lambda s: int(s.rsplit(".", 1)[1])):
+    desc = tot = None
+    for l in open(f):
+        if l.startswith("desc: Trigger: Client Request: "):
+            desc = l.partition("Client Request: ")[2].strip()
+        elif l.startswith("totals:"):
+            tot = int(l.split()[1])
+    if desc and tot:
+        kind, rest = desc.split(" ", 1)
+        name, iters = rest.rsplit(" ", 1)
+        runs.append((kind, name, int(iters), tot))
+floor = {n: t / i for k, n, i, t in runs if k == "floor"}
+need = {"nitro": (1, "P-384 verify"), "snp": (1, "P-384 verify"),
+        "tdx": (2, "P-256 verify"), "tpm-rsa": (1, "RSA-2048 verify"),
+        "tpm-p256": (1, "P-256 verify")}
+print("%-9s %12s %14s %7s" % ("platform", "Ir/verify", "floor Ir", "ratio"))
+for k, n, i, t in runs:
+    if k != "verify":
+        continue
+    per = t / i
+    cnt, alg = need[n]
+    fl = cnt * floor[alg]
+    print("%-9s %12.0f %14.0f %6.1f%%  (%d x %s)" % (n, per, fl,
+          100 * fl / per, cnt, alg))
+EOF
