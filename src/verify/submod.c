@@ -151,8 +151,10 @@ av_submod_reason(struct av_submod *sm, enum av_code code,
 		if (tv_map[i].code == code)
 			break;
 	if (i < sizeof(tv_map) / sizeof(tv_map[0]))
-		av_submod_tv(sm, tv_map[i].cat,
-		    severity == AV_STATUS_WARNING ? AV_AR_WARN : tv_map[i].value);
+		/* a warning keeps a warning-tier value (33: unrecognized runtime) */
+		av_submod_tv(sm, tv_map[i].cat, severity != AV_STATUS_WARNING ?
+		    tv_map[i].value : (tv_map[i].value >= AV_AR_WARN &&
+		    tv_map[i].value < AV_AR_CONTRA) ? tv_map[i].value : AV_AR_WARN);
 	else
 		av_submod_tv(sm, AV_TV_INSTANCE, severity ==
 		    AV_STATUS_WARNING ? AV_AR_WARN : AV_AR_CONTRA);
