@@ -226,7 +226,8 @@ def admin_and_reload(t, d, tmp, pdir, nitro):
 def limits(t, tmp, nitro, pdir):
     d = H.Daemon(tmp, ["--policies", pdir, "--trust-dir", nitro.trust,
                        "--rate-per-ip", "5", "--max-conns-per-ip", "3",
-                       "--max-body", "65536"], name="limits").start()
+                       "--max-body", "65536", "--conn-timeout-s", "2"],
+                 name="limits").start()
     try:
         codes = []
         for _ in range(30):
@@ -265,6 +266,18 @@ def limits(t, tmp, nitro, pdir):
         st, r = d.json("POST", "/v1/attest", b"x" * 70000,
                        ctype="application/json")
         t.eq((st, err_code(r)), (413, "body_too_large"), "413 with small cap")
+        # An idle connection is closed after --conn-timeout-s.
+        sk = socket.create_connection(("127.0.0.1", d.port), 10)
+        sk.settimeout(15)
+        t0 = time.time()
+        try:
+            closed = sk.recv(1) == b""
+        except OSError:
+            closed = True
+        sk.close()
+        t.check(closed and 1.5 <= time.time() - t0 < 12,
+                "idle connection closed after --conn-timeout-s",
+                "after %.1f s" % (time.time() - t0))
         # A request head over --max-header (32 KiB): libmicrohttpd's 431.
         st, _, _ = d.request("GET", "/healthz",
                              headers={"X-Big": "a" * 40000})
