@@ -8,8 +8,8 @@
  * priced by `openssl speed` run in the same process tree.
  *
  *   bench_verify [-p PLATFORM,...] [-t CPU_SECONDS] [-n ITERATIONS]
- *                [-w WARMUP] [-s SPEED_SECONDS] [--no-speed] [-j FILE]
- *                [--bodies DIR]
+ *                [-r ROUNDS] [-w WARMUP] [-s SPEED_SECONDS] [--no-speed]
+ *                [-j FILE] [--bodies DIR]
  *
  * Platforms and their floors (one request = one evidence item):
  *   nitro      warm chain cache: 1 P-384 verification (COSE_Sign1)
@@ -675,8 +675,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_verify [-p PLATFORM,...] "
-	    "[-t CPU_SECONDS] [-n ITERATIONS] [-w WARMUP] [-s SPEED_SECONDS]\n"
-	    "                    [--no-speed] [-j FILE] [--bodies DIR]\n"
+	    "[-t CPU_SECONDS] [-n ITERATIONS] [-r ROUNDS] [-w WARMUP]\n"
+	    "                    [-s SPEED_SECONDS]"
+	    " [--no-speed] [-j FILE] [--bodies DIR]\n"
 	    "platforms: nitro snp tdx tpm-rsa tpm-p256 (default: all)\n");
 	exit(64);
 }
@@ -693,16 +694,15 @@ main(int argc, char **argv)
 	size_t		 nplat = 0;
 	unsigned long	 n = 0, warm = 20;
 	double		 secs = 2.0, rate[ALG__COUNT] = { 0 };
-	double		 floor_cpu[ALG__COUNT] = { 0 };
 	int		 speed_s = 3, ch;
 	bool		 speed = true, have_speed = false;
-	bool		 used[ALG__COUNT] = { false };
 	struct fixture	 fx[16];
-	struct run	 runs[16];
+	struct run	 runs[16], fruns[16];
+	int		 rounds = 5;
 	json_t		*out, *rows;
 	char		*list = NULL;
 
-	while ((ch = getopt_long(argc, argv, "p:t:n:w:s:j:", lopts,
+	while ((ch = getopt_long(argc, argv, "p:t:n:w:s:j:r:", lopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'p':
@@ -724,6 +724,9 @@ main(int argc, char **argv)
 		case 'j':
 			json_out = optarg;
 			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
 		case 'N':
 			speed = false;
 			break;
@@ -734,7 +737,7 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || secs <= 0 || speed_s <= 0)
+	if (optind != argc || secs <= 0 || speed_s <= 0 || rounds <= 0)
 		usage();
 	if (list == NULL) {
 		for (size_t i = 0; all_platforms[i] != NULL; i++)
@@ -746,10 +749,10 @@ main(int argc, char **argv)
 	}
 	if (RUNNING_ON_VALGRIND)
 		speed = false;	/* instruction counts: the floor loop */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	for (size_t i = 0; i < nplat; i++) {
 		fixture_make(&fx[i], plats[i], (int64_t)time(NULL));
-		used[fx[i].alg] = true;
 	}
 	if (bodies != NULL) {
 		for (size_t i = 0; i < nplat; i++) {
@@ -760,36 +763,40 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	/* Warm every cache, then measure each platform on its own. */
+	/*
+	 * Warm every cache, then measure each platform on its own, in rounds
+	 * that alternate with the floor loop of its algorithm: on a shared
+	 * machine both then see the same conditions.
+	 */
 	for (size_t i = 0; i < nplat; i++) {
-		struct run w;
-
-		bench_loop_verify(&fx[i], warm > 0 ? warm : 1, 0, &w);
-		CALLGRIND_ZERO_STATS;
-		bench_loop_verify(&fx[i], n, secs, &runs[i]);
-		{
-			char tag[64];
-
-			snprintf(tag, sizeof(tag), "verify %s %lu", fx[i].name,
-			    runs[i].iters);
-			CALLGRIND_DUMP_STATS_AT(tag);
-		}
-	}
-	/* The same verifications openssl speed times, in this process. */
-	for (int a = 0; a < ALG__COUNT; a++) {
 		struct floor_op	op;
-		struct run	r;
+		struct run	w, r;
 		char		tag[64];
+		int		nr = (n > 0) ? 1 : rounds;
 
-		if (!used[a])
-			continue;
-		floor_init(&op, a);
-		bench_loop_floor(&op, 20, 0, &r);
-		CALLGRIND_ZERO_STATS;
-		bench_loop_floor(&op, n, secs / 2, &r);
-		snprintf(tag, sizeof(tag), "floor %s %lu", alg_name[a], r.iters);
-		CALLGRIND_DUMP_STATS_AT(tag);
-		floor_cpu[a] = r.cpu_s / (double)r.iters;
+		floor_init(&op, fx[i].alg);
+		bench_loop_verify(&fx[i], warm > 0 ? warm : 1, 0, &w);
+		bench_loop_floor(&op, 20, 0, &w);
+		memset(&runs[i], 0, sizeof(runs[i]));
+		memset(&fruns[i], 0, sizeof(fruns[i]));
+		for (int k = 0; k < nr; k++) {
+			CALLGRIND_ZERO_STATS;
+			bench_loop_verify(&fx[i], n, secs / nr, &r);
+			snprintf(tag, sizeof(tag), "verify %s %lu", fx[i].name,
+			    r.iters);
+			CALLGRIND_DUMP_STATS_AT(tag);
+			runs[i].iters += r.iters;
+			runs[i].cpu_s += r.cpu_s;
+			runs[i].wall_s += r.wall_s;
+			CALLGRIND_ZERO_STATS;
+			bench_loop_floor(&op, n, secs / nr / 2, &r);
+			snprintf(tag, sizeof(tag), "floor %s %lu",
+			    alg_name[fx[i].alg], r.iters);
+			CALLGRIND_DUMP_STATS_AT(tag);
+			fruns[i].iters += r.iters;
+			fruns[i].cpu_s += r.cpu_s;
+			fruns[i].wall_s += r.wall_s;
+		}
 		floor_cleanup(&op);
 	}
 	if (speed) {
@@ -812,7 +819,8 @@ main(int argc, char **argv)
 		double			 per = r->cpu_s / (double)r->iters;
 		double			 fl = have_speed ?
 					    f->nverify / rate[f->alg] : 0;
-		double			 fl2 = f->nverify * floor_cpu[f->alg];
+		double			 fl2 = f->nverify * fruns[i].cpu_s /
+					    (double)fruns[i].iters;
 
 		printf("%-9s %8lu %8.2f %9.0f %11.1f %10.1f %6.0f%% %10.1f "
 		    "%6.0f%%  %d x %s (%s)\n", f->name, r->iters, r->cpu_s,
@@ -828,8 +836,10 @@ main(int argc, char **argv)
 		    "floor_verifies", f->nverify, "floor_alg",
 		    alg_name[f->alg]));
 	}
-	printf("floor = openssl speed (same run, CPU time); floor' = the same "
-	    "EVP_PKEY_verify loop in this process\n");
+	printf("CPU time (getrusage).  floor = openssl speed, same run; floor' "
+	    "= the same EVP_PKEY_verify\nloop in this process, in rounds "
+	    "alternating with the verifications (%d rounds)\n",
+	    n > 0 ? 1 : rounds);
 	if (have_speed)
 		printf("openssl speed: P-256 verify %.0f/s, P-384 verify %.0f/s, "
 		    "RSA-2048 verify %.0f/s\n", rate[ALG_P256], rate[ALG_P384],

@@ -56,6 +56,14 @@ X509	*av_x509_from_der(const uint8_t *p, size_t n);
  * Returns a new stack (caller: sk_X509_pop_free(.., X509_free)) or NULL.
  */
 STACK_OF(X509) *av_x509_parse_any(const uint8_t *p, size_t n);
+/*
+ * The same through a process-wide memo (include/av/memo.h): the same
+ * bytes give new references to the same shared, immutable X509 objects
+ * (one object per certificate, whether it came as DER or in any PEM
+ * list).  Never modify the objects.  Freed as above.
+ */
+X509	*av_x509_from_der_cached(const uint8_t *p, size_t n);
+STACK_OF(X509) *av_x509_parse_any_cached(const uint8_t *p, size_t n);
 /* SHA-256 of the certificate's DER encoding. Returns 0/-1. */
 AV_MUST_USE int av_x509_sha256(X509 *x, uint8_t out[32]);
 

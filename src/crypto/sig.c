@@ -3,11 +3,14 @@
  * s.2.1, Intel DCAP quotes and SPDM) and raw EC public keys.
  */
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -25,57 +28,218 @@ strip_zeros(const uint8_t **p, size_t *n)
 }
 
 /*
- * DER-encode (r, s) as an ECDSA-Sig-Value (SEC 1 C.8) for key pk.
- * r and s are big-endian; after leading zeros they must be non-zero and
- * no longer than the group order.  On success *der is malloc'd by OpenSSL
- * (caller: OPENSSL_free).  Returns 0, or -1 with e set.
+ * Prepared verification contexts, per thread, by key object: creating an
+ * EVP_PKEY_CTX and initialising it fetches the algorithm from the
+ * provider each time, which costs several percent of a P-256 check
+ * (openssl speed prepares its context once, too).  A slot holds a
+ * reference to its key, so its address cannot be taken by another key
+ * while the slot lives.  Freed when the thread exits.
  */
-static int
-rs_to_der(EVP_PKEY *pk, const uint8_t *r, size_t rlen, const uint8_t *s,
-    size_t slen, uint8_t **der, size_t *derlen, struct av_err *e)
-{
-	ECDSA_SIG	*sig = NULL;
-	BIGNUM		*br = NULL, *bs = NULL;
-	unsigned char	*buf = NULL;
-	size_t		 olen;
-	int		 bits, n, rc = -1;
+#define AV_VCTX_SLOTS	8
 
-	if (pk == NULL || !EVP_PKEY_is_a(pk, "EC"))
-		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "key is not an EC key");
-	if ((bits = EVP_PKEY_get_bits(pk)) <= 0)
-		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "unknown EC group");
-	olen = ((size_t)bits + 7) / 8;
+struct vctx {
+	EVP_PKEY	*pk;		/* owned reference */
+	EVP_PKEY_CTX	*ctx;		/* owned: verify_init done */
+	size_t		 olen;		/* bytes of the group order */
+};
+
+struct vctx_set {
+	struct vctx	 s[AV_VCTX_SLOTS];
+	unsigned	 next;
+};
+
+static pthread_key_t	vctx_key;
+static pthread_once_t	vctx_once = PTHREAD_ONCE_INIT;
+static bool		vctx_ok;
+
+static void
+vctx_set_free(void *p)
+{
+	struct vctx_set *vs = p;
+
+	if (vs == NULL)
+		return;
+	for (int i = 0; i < AV_VCTX_SLOTS; i++) {
+		EVP_PKEY_CTX_free(vs->s[i].ctx);
+		EVP_PKEY_free(vs->s[i].pk);
+	}
+	free(vs);
+}
+
+static void
+vctx_init(void)
+{
+	vctx_ok = pthread_key_create(&vctx_key, vctx_set_free) == 0;
+}
+
+/*
+ * A context ready for EVP_PKEY_verify with the EC key pk (borrowed), and
+ * the byte length of its group order.  The context belongs to this
+ * thread's cache, or to *own (caller frees) when there is no cache.
+ * Returns NULL with e set (AV_E_UNSUPPORTED_ALG, AV_E_NOMEM).
+ */
+static EVP_PKEY_CTX *
+vctx_get(EVP_PKEY *pk, size_t *olen, EVP_PKEY_CTX **own, struct av_err *e)
+{
+	struct vctx_set	*vs = NULL;
+	struct vctx	*v;
+	EVP_PKEY_CTX	*ctx;
+	int		 bits;
+
+	*own = NULL;
+	pthread_once(&vctx_once, vctx_init);
+	if (vctx_ok && (vs = pthread_getspecific(vctx_key)) != NULL) {
+		for (int i = 0; i < AV_VCTX_SLOTS; i++)
+			if (vs->s[i].pk == pk) {
+				*olen = vs->s[i].olen;
+				return vs->s[i].ctx;
+			}
+	}
+	if (pk == NULL || !EVP_PKEY_is_a(pk, "EC")) {
+		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "key is not an EC key");
+		return NULL;
+	}
+	if ((bits = EVP_PKEY_get_bits(pk)) <= 0) {
+		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "unknown EC group");
+		return NULL;
+	}
+	if ((ctx = EVP_PKEY_CTX_new(pk, NULL)) == NULL ||
+	    EVP_PKEY_verify_init(ctx) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		ERR_clear_error();
+		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "cannot verify with this key");
+		return NULL;
+	}
+	*olen = ((size_t)bits + 7) / 8;
+	if (vctx_ok && vs == NULL && (vs = calloc(1, sizeof(*vs))) != NULL &&
+	    pthread_setspecific(vctx_key, vs) != 0) {
+		free(vs);
+		vs = NULL;
+	}
+	if (vs == NULL || EVP_PKEY_up_ref(pk) != 1) {
+		*own = ctx;
+		return ctx;
+	}
+	v = &vs->s[vs->next];
+	vs->next = (vs->next + 1) % AV_VCTX_SLOTS;
+	EVP_PKEY_CTX_free(v->ctx);
+	EVP_PKEY_free(v->pk);
+	v->pk = pk;
+	v->ctx = ctx;
+	v->olen = *olen;
+	return ctx;
+}
+
+/* Append a DER length (X.690 8.1.3). */
+static size_t
+der_len(uint8_t *p, size_t n)
+{
+	if (n < 0x80) {
+		p[0] = (uint8_t)n;
+		return 1;
+	}
+	p[0] = 0x81;		/* n < 256 here */
+	p[1] = (uint8_t)n;
+	return 2;
+}
+
+/* Append a positive INTEGER of big-endian v[0..n) (n > 0, no leading 0). */
+static size_t
+der_uint(uint8_t *p, const uint8_t *v, size_t n)
+{
+	size_t	pad = (v[0] & 0x80) ? 1 : 0, k = 0;
+
+	p[k++] = 0x02;
+	k += der_len(p + k, n + pad);
+	if (pad)
+		p[k++] = 0;
+	memcpy(p + k, v, n);
+	return k + n;
+}
+
+/*
+ * DER-encode (r, s) as an ECDSA-Sig-Value (SEC 1 C.8) for a group order
+ * of olen bytes.  r and s are big-endian; after leading zeros they must
+ * be non-zero and no longer than the group order.  der holds
+ * AV_ECDSA_DER_MAX bytes.  Returns 0, or -1 with e set.
+ */
+#define AV_ECDSA_DER_MAX	(3 + 2 * (3 + 1 + 66))
+
+static int
+rs_to_der(size_t olen, const uint8_t *r, size_t rlen, const uint8_t *s,
+    size_t slen, uint8_t der[AV_ECDSA_DER_MAX], size_t *derlen,
+    struct av_err *e)
+{
+	uint8_t	body[2 * (3 + 1 + 66)];
+	size_t	n, k;
+
 	if ((r == NULL && rlen != 0) || (s == NULL && slen != 0))
 		return AV_FAIL(e, AV_E_SIGNATURE, "ECDSA signature missing");
 	strip_zeros(&r, &rlen);
 	strip_zeros(&s, &slen);
 	if (rlen == 0 || slen == 0)
 		return AV_FAIL(e, AV_E_SIGNATURE, "ECDSA r or s is zero");
-	if (rlen > olen || slen > olen)
+	if (rlen > olen || slen > olen || olen > 66)
 		return AV_FAIL(e, AV_E_SIGNATURE,
 		    "ECDSA r or s longer than the curve order");
-	if ((br = BN_bin2bn(r, (int)rlen, NULL)) == NULL ||
-	    (bs = BN_bin2bn(s, (int)slen, NULL)) == NULL ||
-	    (sig = ECDSA_SIG_new()) == NULL) {
-		AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	n = der_uint(body, r, rlen);
+	n += der_uint(body + n, s, slen);
+	der[0] = 0x30;
+	k = 1 + der_len(der + 1, n);
+	memcpy(der + k, body, n);
+	*derlen = k + n;
+	return 0;
+}
+
+/*
+ * Digest msg with md into out (64 bytes), the SHA-2 family through the
+ * one-shot functions (no provider fetch per call).  Returns its length,
+ * or 0.
+ */
+static size_t
+digest(const EVP_MD *md, const uint8_t *msg, size_t n, uint8_t out[64])
+{
+	switch (EVP_MD_get_type(md)) {
+	case NID_sha256:
+		av_sha256(msg, n, out);
+		return 32;
+	case NID_sha384:
+		av_sha384(msg, n, out);
+		return 48;
+	case NID_sha512:
+		av_sha512(msg, n, out);
+		return 64;
+	default:
+		if (EVP_MD_get_size(md) <= 0 || EVP_MD_get_size(md) > 64 ||
+		    av_digest(md, msg, n, out) != 0)
+			return 0;
+		return (size_t)EVP_MD_get_size(md);
+	}
+}
+
+/* ECDSA over a digest with pk (borrowed).  Returns 0 or -1 with e. */
+static int
+verify_digest(EVP_PKEY *pk, const uint8_t *dgst, size_t dlen,
+    const uint8_t *r, size_t rlen, const uint8_t *s, size_t slen,
+    struct av_err *e)
+{
+	EVP_PKEY_CTX	*ctx, *own = NULL;
+	uint8_t		 der[AV_ECDSA_DER_MAX];
+	size_t		 derlen = 0, olen = 0;
+	int		 rc = -1;
+
+	if ((ctx = vctx_get(pk, &olen, &own, e)) == NULL)
+		return -1;
+	if (rs_to_der(olen, r, rlen, s, slen, der, &derlen, e) == -1)
+		goto out;
+	if (EVP_PKEY_verify(ctx, der, derlen, dgst, dlen) != 1) {
+		ERR_clear_error();
+		AV_FAIL(e, AV_E_SIGNATURE, "ECDSA signature does not verify");
 		goto out;
 	}
-	if (ECDSA_SIG_set0(sig, br, bs) != 1) {
-		AV_FAIL(e, AV_E_INTERNAL, "internal error");
-		goto out;
-	}
-	br = bs = NULL;		/* owned by sig */
-	if ((n = i2d_ECDSA_SIG(sig, &buf)) <= 0) {
-		AV_FAIL(e, AV_E_NOMEM, "out of memory");
-		goto out;
-	}
-	*der = buf;
-	*derlen = (size_t)n;
 	rc = 0;
  out:
-	BN_free(br);
-	BN_free(bs);
-	ECDSA_SIG_free(sig);
+	EVP_PKEY_CTX_free(own);
 	return rc;
 }
 
@@ -89,38 +253,16 @@ av_ecdsa_verify_rs(EVP_PKEY *pk, const EVP_MD *md, const uint8_t *msg,
     size_t msglen, const uint8_t *r, size_t rlen, const uint8_t *s,
     size_t slen, struct av_err *e)
 {
-	static const uint8_t	 empty[1];
-	EVP_MD_CTX		*mctx = NULL;
-	uint8_t			*der = NULL;
-	size_t			 derlen;
-	int			 rc = -1;
+	uint8_t	dgst[64];
+	size_t	dlen;
 
-	ERR_clear_error();
 	if (md == NULL)
 		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "no digest for ECDSA");
 	if (msg == NULL && msglen != 0)
 		return AV_FAIL(e, AV_E_SIGNATURE, "nothing signed");
-	if (rs_to_der(pk, r, rlen, s, slen, &der, &derlen, e) == -1)
-		return -1;
-	if ((mctx = EVP_MD_CTX_new()) == NULL) {
-		AV_FAIL(e, AV_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (EVP_DigestVerifyInit(mctx, NULL, md, NULL, pk) != 1) {
-		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "cannot verify with this key");
-		goto out;
-	}
-	if (EVP_DigestVerify(mctx, der, derlen, msg != NULL ? msg : empty,
-	    msglen) != 1) {
-		AV_FAIL(e, AV_E_SIGNATURE, "ECDSA signature does not verify");
-		goto out;
-	}
-	rc = 0;
- out:
-	ERR_clear_error();
-	EVP_MD_CTX_free(mctx);
-	OPENSSL_free(der);
-	return rc;
+	if ((dlen = digest(md, msg, msglen, dgst)) == 0)
+		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "no digest for ECDSA");
+	return verify_digest(pk, dgst, dlen, r, rlen, s, slen, e);
 }
 
 /*
@@ -133,31 +275,9 @@ av_ecdsa_verify_rs_digest(EVP_PKEY *pk, const uint8_t *dgst, size_t dlen,
     const uint8_t *r, size_t rlen, const uint8_t *s, size_t slen,
     struct av_err *e)
 {
-	EVP_PKEY_CTX	*pctx = NULL;
-	uint8_t		*der = NULL;
-	size_t		 derlen;
-	int		 rc = -1;
-
-	ERR_clear_error();
 	if (dgst == NULL || dlen == 0)
 		return AV_FAIL(e, AV_E_SIGNATURE, "empty digest");
-	if (rs_to_der(pk, r, rlen, s, slen, &der, &derlen, e) == -1)
-		return -1;
-	if ((pctx = EVP_PKEY_CTX_new(pk, NULL)) == NULL ||
-	    EVP_PKEY_verify_init(pctx) != 1) {
-		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "cannot verify with this key");
-		goto out;
-	}
-	if (EVP_PKEY_verify(pctx, der, derlen, dgst, dlen) != 1) {
-		AV_FAIL(e, AV_E_SIGNATURE, "ECDSA signature does not verify");
-		goto out;
-	}
-	rc = 0;
- out:
-	ERR_clear_error();
-	EVP_PKEY_CTX_free(pctx);
-	OPENSSL_free(der);
-	return rc;
+	return verify_digest(pk, dgst, dlen, r, rlen, s, slen, e);
 }
 
 /* OpenSSL group name and field size for a curve name, or NULL. */

@@ -11,6 +11,7 @@
 
 #include "av/codec.h"
 #include "av/crypto.h"
+#include "av/memo.h"
 
 /* At most this many certificates in one buffer (CA bundles included). */
 #define AV_X509_MAX_CERTS	1024
@@ -56,13 +57,40 @@ find(const uint8_t *p, size_t n, const char *needle)
 	return NULL;
 }
 
+/* Parsed certificates by their DER, and certificate lists by their text. */
+static struct av_memo der_memo = AV_MEMO_INITIALIZER(av_memo_ref_x509,
+    av_memo_unref_x509);
+static struct av_memo list_memo = AV_MEMO_INITIALIZER(
+    av_memo_ref_x509_stack, av_memo_unref_x509_stack);
+
+/*
+ * av_x509_from_der() through the memo: the same DER gives the same
+ * shared X509 object.  Returns a new reference (caller: X509_free) or
+ * NULL.
+ */
+X509 *
+av_x509_from_der_cached(const uint8_t *p, size_t n)
+{
+	X509 *x;
+
+	if (p == NULL || n == 0)
+		return NULL;
+	if ((x = av_memo_get(&der_memo, 'D', p, n, NULL, 0)) != NULL)
+		return x;
+	if ((x = av_x509_from_der(p, n)) != NULL)
+		av_memo_put(&der_memo, 'D', p, n, NULL, 0, x);
+	return x;
+}
+
 /*
  * Parse every PEM CERTIFICATE block in p[0..n); text and NUL bytes around
  * the blocks are ignored, a malformed block fails the whole buffer.
- * Returns 0 with certs pushed to sk, or -1.
+ * Each DER goes through from_der.  Returns 0 with certs pushed to sk, or
+ * -1.
  */
 static int
-parse_pem(const uint8_t *p, size_t n, STACK_OF(X509) *sk)
+parse_pem(const uint8_t *p, size_t n, STACK_OF(X509) *sk,
+    X509 *(*from_der)(const uint8_t *, size_t))
 {
 	const uint8_t	*b, *body, *end;
 	uint8_t		*der = NULL;
@@ -80,7 +108,7 @@ parse_pem(const uint8_t *p, size_t n, STACK_OF(X509) *sk)
 		if (av_b64_decode((const char *)body, (size_t)(end - body),
 		    &der, &derlen) == -1)
 			return -1;
-		x = av_x509_from_der(der, derlen);
+		x = from_der(der, derlen);
 		free(der);
 		der = NULL;
 		if (x == NULL)
@@ -95,14 +123,10 @@ parse_pem(const uint8_t *p, size_t n, STACK_OF(X509) *sk)
 	return 0;
 }
 
-/*
- * Parse every certificate in p[0..n): one DER certificate, or any number
- * of PEM blocks (RFC 7468; text between them ignored, NULs tolerated).
- * Returns a new non-empty stack (caller: sk_X509_pop_free(sk, X509_free))
- * or NULL.
- */
-STACK_OF(X509) *
-av_x509_parse_any(const uint8_t *p, size_t n)
+/* Every certificate in p[0..n), each DER through from_der. */
+static STACK_OF(X509) *
+parse_any(const uint8_t *p, size_t n, X509 *(*from_der)(const uint8_t *,
+    size_t))
 {
 	STACK_OF(X509)	*sk;
 	X509		*x;
@@ -112,19 +136,51 @@ av_x509_parse_any(const uint8_t *p, size_t n)
 	if ((sk = sk_X509_new_null()) == NULL)
 		return NULL;
 	/* DER SEQUENCE; else text (which may start with '0', also 0x30) */
-	if (p[0] == 0x30 && (x = av_x509_from_der(p, n)) != NULL) {
+	if (p[0] == 0x30 && (x = from_der(p, n)) != NULL) {
 		if (sk_X509_push(sk, x) <= 0) {
 			X509_free(x);
 			goto fail;
 		}
 		return sk;
 	}
-	if (parse_pem(p, n, sk) == -1 || sk_X509_num(sk) == 0)
+	if (parse_pem(p, n, sk, from_der) == -1 || sk_X509_num(sk) == 0)
 		goto fail;
 	return sk;
  fail:
 	sk_X509_pop_free(sk, X509_free);
 	return NULL;
+}
+
+/*
+ * Parse every certificate in p[0..n): one DER certificate, or any number
+ * of PEM blocks (RFC 7468; text between them ignored, NULs tolerated).
+ * Returns a new non-empty stack (caller: sk_X509_pop_free(sk, X509_free))
+ * or NULL.
+ */
+STACK_OF(X509) *
+av_x509_parse_any(const uint8_t *p, size_t n)
+{
+	return parse_any(p, n, av_x509_from_der);
+}
+
+/*
+ * av_x509_parse_any() through the memos: the same bytes give a new stack
+ * of new references to the same shared X509 objects, and a certificate
+ * is one object whether it came as DER or in any PEM list.  Returns a
+ * new non-empty stack (caller: sk_X509_pop_free(sk, X509_free)) or NULL.
+ */
+STACK_OF(X509) *
+av_x509_parse_any_cached(const uint8_t *p, size_t n)
+{
+	STACK_OF(X509) *sk;
+
+	if (p == NULL || n == 0)
+		return NULL;
+	if ((sk = av_memo_get(&list_memo, 'L', p, n, NULL, 0)) != NULL)
+		return sk;
+	if ((sk = parse_any(p, n, av_x509_from_der_cached)) != NULL)
+		av_memo_put(&list_memo, 'L', p, n, NULL, 0, sk);
+	return sk;
 }
 
 /*

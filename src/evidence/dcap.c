@@ -930,6 +930,7 @@ dcap_tcb_info_free(struct dcap_tcb_info *ti)
 	if (ti == NULL || __atomic_sub_fetch(&ti->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	free(ti->doc.text);
+	EVP_PKEY_free(ti->doc.ok_key);
 	for (size_t i = 0; i < ti->nmodules; i++)
 		isv_levels_free(ti->modules[i].levels, ti->modules[i].nlevels);
 	free(ti->modules);
@@ -1023,6 +1024,7 @@ dcap_qe_identity_free(struct dcap_qe_identity *qi)
 	if (qi == NULL || __atomic_sub_fetch(&qi->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	free(qi->doc.text);
+	EVP_PKEY_free(qi->doc.ok_key);
 	isv_levels_free(qi->levels, qi->nlevels);
 	free(qi);
 }
@@ -1075,21 +1077,31 @@ sigmemo_key(const struct dcap_signed *d, EVP_PKEY *pk, uint8_t key[32])
 int
 dcap_signed_verify(const struct dcap_signed *d, EVP_PKEY *pk, struct av_err *e)
 {
-	uint8_t	key[32];
-	bool	keyed, hit = false;
+	struct dcap_signed	*md = (struct dcap_signed *)d;	/* ok_key only */
+	EVP_PKEY		*none = NULL;
+	uint8_t			 key[32];
+	bool			 keyed, hit = false;
 
+	/* This very key verified this very document before. */
+	if (pk != NULL && __atomic_load_n(&md->ok_key, __ATOMIC_ACQUIRE) == pk)
+		return 0;
 	keyed = sigmemo_key(d, pk, key) == 0;
 	if (keyed) {
 		pthread_mutex_lock(&sigmemo_mtx);
 		for (size_t i = 0; i < sigmemo_n && !hit; i++)
 			hit = memcmp(sigmemo[i], key, 32) == 0;
 		pthread_mutex_unlock(&sigmemo_mtx);
-		if (hit)
-			return 0;
 	}
-	if (av_ecdsa_verify_rs(pk, EVP_sha256(), d->text + d->body_off,
+	if (!hit && av_ecdsa_verify_rs(pk, EVP_sha256(), d->text + d->body_off,
 	    d->body_len, d->sig, 32, d->sig + 32, 32, e) != 0)
 		return -1;
+	/* Remember the key in the document (once; a reference is kept). */
+	if (__atomic_load_n(&md->ok_key, __ATOMIC_ACQUIRE) == NULL &&
+	    EVP_PKEY_up_ref(pk) == 1 && !__atomic_compare_exchange_n(
+	    &md->ok_key, &none, pk, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		EVP_PKEY_free(pk);
+	if (hit)
+		return 0;
 	if (keyed) {
 		pthread_mutex_lock(&sigmemo_mtx);
 		memcpy(sigmemo[sigmemo_next], key, 32);

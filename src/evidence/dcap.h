@@ -150,6 +150,12 @@ struct dcap_signed {
 	size_t		 body_off;	/* the signed JSON value */
 	size_t		 body_len;
 	uint8_t		 sig[64];	/* r || s */
+	/*
+	 * A key the signature verified with (owned reference, set once,
+	 * atomically): the documents are shared (refcounted) and so are the
+	 * signers' X509 objects, so a repeat check is a pointer compare.
+	 */
+	EVP_PKEY	*ok_key;
 };
 
 /* TCB info v2/v3 ("SGX" or "TDX"). */

@@ -8,7 +8,6 @@
  * QE identity: dates, signer chain, signature, FMSPC/PCE-ID, CRLs); TDX
  * module identity; TCB level selection; QE identity; combined status.
  */
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "av/backend.h"
 #include "av/codec.h"
 #include "av/crypto.h"
+#include "av/memo.h"
 #include "av/policy.h"
 #include "av/reader.h"
 #include "av/result.h"
@@ -36,52 +36,18 @@ const uint8_t tdx_intel_qe_vendor_id[16] = {
 };
 
 #define TDX_MAX_PCK_CHAIN	8	/* certificates in the PEM chain */
-#define TDX_MEMO		32	/* parsed objects kept per kind */
 
 /*
- * Parsed certificate lists, CRLs, TCB infos and QE identities by SHA-256
- * of their bytes.  Every quote of a platform carries the same PCK chain
- * and is appraised with the same collateral, and decoding X.509 or JSON
- * costs far more than both signatures of a quote (OpenSSL 3 decodes each
- * public key through its provider machinery).  These are memos of pure
- * functions, like the chain cache (DESIGN.md s.7); the objects are
- * immutable once parsed and shared by reference.
+ * Parsed certificate lists (av_x509_parse_any_cached()), CRLs, TCB infos,
+ * QE identities and attestation keys, by the bytes they came from
+ * (include/av/memo.h).  Every quote of a platform carries the same PCK
+ * chain and is appraised with the same collateral, and decoding X.509 or
+ * JSON costs far more than both signatures of a quote (OpenSSL 3 decodes
+ * each public key through its provider machinery).  These are memos of
+ * pure functions, like the chain cache (DESIGN.md s.7); the objects are
+ * immutable once parsed and shared by reference, and being the same
+ * objects they let the chain cache answer by identity.
  */
-struct memo {
-	pthread_mutex_t	  mtx;
-	struct {
-		uint8_t	  key[32];
-		void	 *obj;		/* one reference owned here */
-	}		  slot[TDX_MEMO];	/* guarded */
-	size_t		  next;			/* guarded */
-	void		*(*ref)(void *);	/* a new reference */
-	void		 (*unref)(void *);
-};
-
-static void *
-ref_chain(void *p)
-{
-	return X509_chain_up_ref(p);
-}
-
-static void
-unref_chain(void *p)
-{
-	sk_X509_pop_free(p, X509_free);
-}
-
-static void *
-ref_crl(void *p)
-{
-	return X509_CRL_up_ref(p) == 1 ? p : NULL;
-}
-
-static void
-unref_crl(void *p)
-{
-	X509_CRL_free(p);
-}
-
 static void *
 ref_ti(void *p)
 {
@@ -106,111 +72,33 @@ unref_qi(void *p)
 	dcap_qe_identity_free(p);
 }
 
-static void *
-ref_pkey(void *p)
-{
-	return EVP_PKEY_up_ref(p) == 1 ? p : NULL;
-}
-
-static void
-unref_pkey(void *p)
-{
-	EVP_PKEY_free(p);
-}
-
-static struct memo memo_chain = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
-    NULL } }, 0, ref_chain, unref_chain };
-static struct memo memo_crl = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
-    NULL } }, 0, ref_crl, unref_crl };
-static struct memo memo_ti = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
-    NULL } }, 0, ref_ti, unref_ti };
-static struct memo memo_qi = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
-    NULL } }, 0, ref_qi, unref_qi };
-static struct memo memo_pkey = { PTHREAD_MUTEX_INITIALIZER, { { { 0 },
-    NULL } }, 0, ref_pkey, unref_pkey };
-
-/* A new reference to what key maps to, or NULL. */
-static void *
-memo_get(struct memo *m, const uint8_t key[32])
-{
-	void *obj = NULL;
-
-	pthread_mutex_lock(&m->mtx);
-	for (size_t i = 0; i < TDX_MEMO && obj == NULL; i++)
-		if (m->slot[i].obj != NULL &&
-		    memcmp(m->slot[i].key, key, 32) == 0)
-			obj = m->ref(m->slot[i].obj);
-	pthread_mutex_unlock(&m->mtx);
-	return obj;
-}
-
-/* Remember obj (a reference is taken; failures are ignored). */
-static void
-memo_put(struct memo *m, const uint8_t key[32], void *obj)
-{
-	void *keep, *old;
-
-	if ((keep = m->ref(obj)) == NULL)
-		return;
-	pthread_mutex_lock(&m->mtx);
-	old = m->slot[m->next].obj;
-	memcpy(m->slot[m->next].key, key, 32);
-	m->slot[m->next].obj = keep;
-	m->next = (m->next + 1) % TDX_MEMO;
-	pthread_mutex_unlock(&m->mtx);
-	if (old != NULL)
-		m->unref(old);
-}
-
-/* SHA-256 of tag || a || 0 || b (b may be NULL). */
-static void
-memo_key(char tag, const uint8_t *a, size_t an, const char *b, uint8_t key[32])
-{
-	EVP_MD_CTX	*m;
-	unsigned int	 len;
-	uint8_t		 z = 0;
-
-	if ((m = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(m, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(m, &tag, 1) != 1 ||
-	    EVP_DigestUpdate(m, a, an) != 1 ||
-	    EVP_DigestUpdate(m, &z, 1) != 1 ||
-	    (b != NULL && EVP_DigestUpdate(m, b, strlen(b)) != 1) ||
-	    EVP_DigestFinal_ex(m, key, &len) != 1)
-		memset(key, 0xff, 32);	/* never matches a real digest */
-	EVP_MD_CTX_free(m);
-}
+static struct av_memo memo_crl = AV_MEMO_INITIALIZER(av_memo_ref_crl,
+    av_memo_unref_crl);
+static struct av_memo memo_ti = AV_MEMO_INITIALIZER(ref_ti, unref_ti);
+static struct av_memo memo_qi = AV_MEMO_INITIALIZER(ref_qi, unref_qi);
+static struct av_memo memo_pkey = AV_MEMO_INITIALIZER(av_memo_ref_pkey,
+    av_memo_unref_pkey);
 
 /*
- * Every certificate in p (PEM or one DER), through the memo.  Returns a
- * new stack of new references (sk_X509_pop_free), or NULL.
+ * Every certificate in p (PEM or one DER), shared.  Returns a new stack
+ * of new references (sk_X509_pop_free), or NULL.
  */
 static STACK_OF(X509) *
 certs_parse(const uint8_t *p, size_t n)
 {
-	STACK_OF(X509)	*sk;
-	uint8_t		 key[32];
-
-	memo_key('C', p, n, NULL, key);
-	if ((sk = memo_get(&memo_chain, key)) != NULL)
-		return sk;
-	if ((sk = av_x509_parse_any(p, n)) != NULL)
-		memo_put(&memo_chain, key, sk);
-	return sk;
+	return av_x509_parse_any_cached(p, n);
 }
 
 /* A CRL in any encoding, through the memo.  New reference or NULL. */
 static X509_CRL *
 crl_parse(const uint8_t *p, size_t n)
 {
-	X509_CRL	*crl;
-	uint8_t		 key[32];
+	X509_CRL *crl;
 
-	memo_key('R', p, n, NULL, key);
-	if ((crl = memo_get(&memo_crl, key)) != NULL)
+	if ((crl = av_memo_get(&memo_crl, 'R', p, n, NULL, 0)) != NULL)
 		return crl;
 	if ((crl = av_pcs_crl_decode(p, n)) != NULL)
-		memo_put(&memo_crl, key, crl);
+		av_memo_put(&memo_crl, 'R', p, n, NULL, 0, crl);
 	return crl;
 }
 
@@ -218,14 +106,12 @@ crl_parse(const uint8_t *p, size_t n)
 static EVP_PKEY *
 att_key(const uint8_t xy[64])
 {
-	EVP_PKEY	*pk;
-	uint8_t		 key[32];
+	EVP_PKEY *pk;
 
-	memo_key('K', xy, 64, NULL, key);
-	if ((pk = memo_get(&memo_pkey, key)) != NULL)
+	if ((pk = av_memo_get(&memo_pkey, 'K', xy, 64, NULL, 0)) != NULL)
 		return pk;
 	if ((pk = av_ec_pubkey_from_raw("P-256", xy, 64)) != NULL)
-		memo_put(&memo_pkey, key, pk);
+		av_memo_put(&memo_pkey, 'K', xy, 64, NULL, 0, pk);
 	return pk;
 }
 
@@ -234,14 +120,13 @@ static int
 tcb_info_parse(const uint8_t *p, size_t n, const char *sig,
     struct dcap_tcb_info **out, struct av_err *e)
 {
-	uint8_t key[32];
+	size_t sn = (sig != NULL) ? strlen(sig) + 1 : 0;
 
-	memo_key('T', p, n, sig, key);
-	if ((*out = memo_get(&memo_ti, key)) != NULL)
+	if ((*out = av_memo_get(&memo_ti, 'T', p, n, sig, sn)) != NULL)
 		return 0;
 	if (dcap_tcb_info_parse(p, n, sig, out, e) != 0)
 		return -1;
-	memo_put(&memo_ti, key, *out);
+	av_memo_put(&memo_ti, 'T', p, n, sig, sn, *out);
 	return 0;
 }
 
@@ -250,14 +135,13 @@ static int
 qe_identity_parse(const uint8_t *p, size_t n, const char *sig,
     struct dcap_qe_identity **out, struct av_err *e)
 {
-	uint8_t key[32];
+	size_t sn = (sig != NULL) ? strlen(sig) + 1 : 0;
 
-	memo_key('Q', p, n, sig, key);
-	if ((*out = memo_get(&memo_qi, key)) != NULL)
+	if ((*out = av_memo_get(&memo_qi, 'Q', p, n, sig, sn)) != NULL)
 		return 0;
 	if (dcap_qe_identity_parse(p, n, sig, out, e) != 0)
 		return -1;
-	memo_put(&memo_qi, key, *out);
+	av_memo_put(&memo_qi, 'Q', p, n, sig, sn, *out);
 	return 0;
 }
 
@@ -627,30 +511,71 @@ static const struct tdx_policy tdx_default_policy = {
 /* ---- verification helpers ------------------------------------------------ */
 
 /* Set o[k] = lower-case hex of p[0..n). Returns 0/-1. */
-static int
-set_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
-{
-	char	*h;
-	int	 rc;
-
-	if ((h = av_hex_encode(p, n)) == NULL)
-		return -1;
-	rc = json_object_set_new(o, k, json_string(h));
-	free(h);
-	return rc;
-}
-
+/*
+ * A JSON string of the lower-case hex of p[0..n), built on the stack
+ * (claims are made for every quote: no malloc for the text, no UTF-8
+ * scan of what is hex).  New reference or NULL.
+ */
 static json_t *
 hex_json(const uint8_t *p, size_t n)
 {
-	char	*h;
-	json_t	*v;
+	static const char	 dig[] = "0123456789abcdef";
+	char			 buf[2 * 64 + 1], *h;
+	json_t			*v;
 
-	if ((h = av_hex_encode(p, n)) == NULL)
-		return NULL;
-	v = json_string(h);
-	free(h);
-	return v;
+	if (n > 64) {
+		if ((h = av_hex_encode(p, n)) == NULL)
+			return NULL;
+		v = json_string(h);
+		free(h);
+		return v;
+	}
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = dig[p[i] >> 4];
+		buf[2 * i + 1] = dig[p[i] & 0xf];
+	}
+	return json_stringn_nocheck(buf, 2 * n);
+}
+
+/* o[k] = hex of p[0..n); k is an ASCII literal. */
+static int
+set_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
+{
+	return json_object_set_new_nocheck(o, k, hex_json(p, n));
+}
+
+/*
+ * "YYYY-MM-DDTHH:MM:SSZ" of t (RFC 3339, UTC) into buf, without the
+ * C library's locale and time zone machinery; years outside 0..9999
+ * through av_time_format().
+ */
+static void
+fmt_time(int64_t t, char buf[32])
+{
+	int64_t	days = t / 86400, rem = t % 86400, era, doe, yoe, y, doy, mp;
+	int	m, d;
+
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	/* civil_from_days (H. Hinnant), proleptic Gregorian */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	y += (m <= 2);
+	if (y < 0 || y > 9999) {
+		av_time_format(t, buf, 32);
+		return;
+	}
+	snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d,
+	    (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
 }
 
 static int
@@ -658,8 +583,8 @@ set_time(json_t *o, const char *k, int64_t t)
 {
 	char buf[32];
 
-	av_time_format(t, buf, sizeof(buf));
-	return json_object_set_new(o, k, json_string(buf));
+	fmt_time(t, buf);
+	return json_object_set_new_nocheck(o, k, json_string_nocheck(buf));
 }
 
 /* Unix time of an ASN1_TIME; 0 when absent or bad. */
@@ -1632,7 +1557,7 @@ tcb_actual(const struct dcap_tcb_result *r)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "status",
+	json_object_set_new_nocheck(o, "status",
 	    json_string(dcap_tcb_status_str(r->status)));
 	json_object_set(o, "components", r->behind);
 	json_object_set(o, "advisory_ids", r->advisories);
@@ -1819,7 +1744,7 @@ bind_report_data(struct tdx_quote *q, const struct av_ctx *ctx,
 	if (rt && (b64 = av_b64url_encode(ctx->runtime_data,
 	    ctx->runtime_data_len)) != NULL) {
 		if ((ka = json_object()) != NULL) {
-			json_object_set_new(ka, "akpub", json_string(b64));
+			json_object_set_new_nocheck(ka, "akpub", json_string(b64));
 			json_decref(sm->key_attestation);
 			sm->key_attestation = ka;
 		}
@@ -1860,16 +1785,16 @@ coll_claim(json_t *o, const char *key, const char *src, enum tdx_cstate st,
 		return;
 	if ((c = json_object()) == NULL)
 		return;
-	json_object_set_new(c, "source", json_string(src));
-	json_object_set_new(c, "state", json_string(cstate_str(st)));
+	json_object_set_new_nocheck(c, "source", json_string(src));
+	json_object_set_new_nocheck(c, "state", json_string(cstate_str(st)));
 	if (issue != 0)
 		set_time(c, "issue_date", issue);
 	if (next != 0)
 		set_time(c, "next_update", next);
 	if (eval >= 0)
-		json_object_set_new(c, "tcb_evaluation_data_number",
+		json_object_set_new_nocheck(c, "tcb_evaluation_data_number",
 		    json_integer(eval));
-	json_object_set_new(o, key, c);
+	json_object_set_new_nocheck(o, key, c);
 }
 
 /*
@@ -2042,12 +1967,12 @@ attr_flags(uint64_t a)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "debug", json_boolean(a & TDX_ATTR_DEBUG));
-	json_object_set_new(o, "sept_ve_disable",
+	json_object_set_new_nocheck(o, "debug", json_boolean(a & TDX_ATTR_DEBUG));
+	json_object_set_new_nocheck(o, "sept_ve_disable",
 	    json_boolean(a & TDX_ATTR_SEPT_VE_DISABLE));
-	json_object_set_new(o, "pks", json_boolean(a & TDX_ATTR_PKS));
-	json_object_set_new(o, "kl", json_boolean(a & TDX_ATTR_KL));
-	json_object_set_new(o, "perfmon", json_boolean(a & TDX_ATTR_PERFMON));
+	json_object_set_new_nocheck(o, "pks", json_boolean(a & TDX_ATTR_PKS));
+	json_object_set_new_nocheck(o, "kl", json_boolean(a & TDX_ATTR_KL));
+	json_object_set_new_nocheck(o, "perfmon", json_boolean(a & TDX_ATTR_PERFMON));
 	return o;
 }
 
@@ -2073,11 +1998,11 @@ pck_claims(const struct tdx_quote *q)
 
 	set_hex(o, "fmspc", x->fmspc, sizeof(x->fmspc));
 	set_hex(o, "pceid", x->pceid, sizeof(x->pceid));
-	json_object_set_new(o, "pcesvn", json_integer(x->pcesvn));
+	json_object_set_new_nocheck(o, "pcesvn", json_integer(x->pcesvn));
 	set_hex(o, "cpusvn", x->cpusvn, sizeof(x->cpusvn));
-	json_object_set_new(o, "comp_svns", svn_array(x->comp_svn,
+	json_object_set_new_nocheck(o, "comp_svns", svn_array(x->comp_svn,
 	    DCAP_SVN_COUNT));
-	json_object_set_new(o, "sgx_type", json_integer(x->sgx_type));
+	json_object_set_new_nocheck(o, "sgx_type", json_integer(x->sgx_type));
 	if ((bn = ASN1_INTEGER_to_BN(sn, NULL)) != NULL &&
 	    (hex = BN_bn2hex(bn)) != NULL) {
 		snprintf(serial, sizeof(serial), "%s", hex);
@@ -2085,12 +2010,12 @@ pck_claims(const struct tdx_quote *q)
 			if (*s >= 'A' && *s <= 'F')
 				*s = (char)(*s - 'A' + 'a');
 		OPENSSL_free(hex);
-		json_object_set_new(o, "serial", json_string(serial));
+		json_object_set_new_nocheck(o, "serial", json_string(serial));
 	}
 	BN_free(bn);
 	X509_NAME_get_text_by_NID(X509_get_issuer_name(q->pck), NID_commonName,
 	    serial, sizeof(serial));
-	json_object_set_new(o, "issuer_cn", json_string(serial));
+	json_object_set_new_nocheck(o, "issuer_cn", json_string(serial));
 	ERR_clear_error();
 	return o;
 }
@@ -2102,15 +2027,15 @@ qe_claims(const struct tdx_quote *q)
 	json_t					*o = json_object();
 	char					 ms[16];
 
-	json_object_set_new(o, "isvsvn", json_integer(r->isvsvn));
-	json_object_set_new(o, "isvprodid", json_integer(r->isvprodid));
+	json_object_set_new_nocheck(o, "isvsvn", json_integer(r->isvsvn));
+	json_object_set_new_nocheck(o, "isvprodid", json_integer(r->isvprodid));
 	set_hex(o, "mrsigner", r->mrsigner, 32);
 	set_hex(o, "mrenclave", r->mrenclave, 32);
 	snprintf(ms, sizeof(ms), "%08x", r->miscselect);
-	json_object_set_new(o, "miscselect", json_string(ms));
+	json_object_set_new_nocheck(o, "miscselect", json_string(ms));
 	set_hex(o, "attributes", r->attributes, 16);
 	if (q->v.has_qe && q->v.qe.mismatch == DCAP_QE_OK)
-		json_object_set_new(o, "tcb_status",
+		json_object_set_new_nocheck(o, "tcb_status",
 		    json_string(dcap_tcb_status_str(q->v.qe.status)));
 	return o;
 }
@@ -2122,29 +2047,29 @@ tcb_claims(const struct tdx_quote *q)
 	json_t				*o = json_object();
 
 	if (q->v.tcb_status == DCAP_TCB_NONE) {
-		json_object_set_new(o, "status", json_string("Unknown"));
+		json_object_set_new_nocheck(o, "status", json_string("Unknown"));
 		return o;
 	}
-	json_object_set_new(o, "status",
+	json_object_set_new_nocheck(o, "status",
 	    json_string(dcap_tcb_status_str(r->status)));
 	if (r->sgx_level >= 0)
-		json_object_set_new(o, "sgx_status",
+		json_object_set_new_nocheck(o, "sgx_status",
 		    json_string(dcap_tcb_status_str(r->sgx_status)));
 	if (r->tdx_level >= 0)
-		json_object_set_new(o, "tdx_status",
+		json_object_set_new_nocheck(o, "tdx_status",
 		    json_string(dcap_tcb_status_str(r->tdx_status)));
 	if (r->module_id[0] != '\0')
-		json_object_set_new(o, "tdx_module_identity",
+		json_object_set_new_nocheck(o, "tdx_module_identity",
 		    json_string(r->module_id));
 	if (r->module_status != DCAP_TCB_NONE)
-		json_object_set_new(o, "tdx_module_status",
+		json_object_set_new_nocheck(o, "tdx_module_status",
 		    json_string(dcap_tcb_status_str(r->module_status)));
 	if (r->qe_status != DCAP_TCB_NONE)
-		json_object_set_new(o, "qe_status",
+		json_object_set_new_nocheck(o, "qe_status",
 		    json_string(dcap_tcb_status_str(r->qe_status)));
 	if (r->tcb_date != 0)
 		set_time(o, "tcb_date", r->tcb_date);
-	json_object_set_new(o, "tcb_evaluation_data_number",
+	json_object_set_new_nocheck(o, "tcb_evaluation_data_number",
 	    json_integer(q->v.tcb_eval_num));
 	json_object_set(o, "advisory_ids", r->advisories);
 	json_object_set(o, "out_of_date", r->behind);
@@ -2164,19 +2089,19 @@ tdx_claims(const void *parsed, json_t **out, struct av_err *e)
 		return AV_FAIL(e, AV_E_INTERNAL, "internal error");
 	if ((o = json_object()) == NULL)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-	json_object_set_new(o, "quote_version", json_integer(q->version));
+	json_object_set_new_nocheck(o, "quote_version", json_integer(q->version));
 	if (q->version >= 5)
-		json_object_set_new(o, "body_type", json_integer(q->body_type));
-	json_object_set_new(o, "tee_type", json_string("0x81"));
+		json_object_set_new_nocheck(o, "body_type", json_integer(q->body_type));
+	json_object_set_new_nocheck(o, "tee_type", json_string("0x81"));
 	set_hex(o, "qe_vendor_id", q->qe_vendor_id, 16);
 	set_hex(o, "tee_tcb_svn", td->tee_tcb_svn, 16);
 	set_hex(o, "mrseam", td->mrseam, 48);
 	set_hex(o, "mrsignerseam", td->mrsignerseam, 48);
 	set_hex(o, "seam_attributes", td->seam_attributes, 8);
 	set_hex(o, "td_attributes", td->td_attributes, 8);
-	json_object_set_new(o, "td_attributes_flags",
+	json_object_set_new_nocheck(o, "td_attributes_flags",
 	    attr_flags(tdx_td_attributes(q)));
-	json_object_set_new(o, "debug",
+	json_object_set_new_nocheck(o, "debug",
 	    json_boolean(tdx_td_attributes(q) & TDX_ATTR_DEBUG));
 	set_hex(o, "xfam", td->xfam, 8);
 	set_hex(o, "mrtd", td->mrtd, 48);
@@ -2193,13 +2118,13 @@ tdx_claims(const void *parsed, json_t **out, struct av_err *e)
 		set_hex(o, "mrservicetd", td->mrservicetd, 48);
 	}
 	set_hex(o, "fmspc", q->pck_ext.fmspc, DCAP_FMSPC_LEN);
-	json_object_set_new(o, "pck", pck_claims(q));
-	json_object_set_new(o, "qe", qe_claims(q));
-	json_object_set_new(o, "tcb", tcb_claims(q));
+	json_object_set_new_nocheck(o, "pck", pck_claims(q));
+	json_object_set_new_nocheck(o, "qe", qe_claims(q));
+	json_object_set_new_nocheck(o, "tcb", tcb_claims(q));
 	if (q->v.collateral != NULL)
 		json_object_set(o, "collateral", q->v.collateral);
 	if (q->v.bound)
-		json_object_set_new(o, "report_data_binding",
+		json_object_set_new_nocheck(o, "report_data_binding",
 		    json_string(q->v.bound_sha512 ? "sha512" : "raw"));
 	*out = o;
 	return 0;
@@ -2280,7 +2205,8 @@ pol_tri(const json_t *o, const char *k, const char *path, enum dcap_tri *out,
 	*out = DCAP_ABSENT;
 	if (v == NULL)
 		return 0;
-	snprintf(sub, sizeof(sub), "%s.%s", path, k);
+	if ((size_t)snprintf(sub, sizeof(sub), "%s.%s", path, k) >= sizeof(sub))
+		return av_policy_errf(perr, path, "path too long");
 	if (av_pol_bool(v, sub, &b, perr) != 0)
 		return -1;
 	*out = b ? DCAP_TRUE : DCAP_FALSE;
@@ -2530,12 +2456,12 @@ tdx_appraise(const void *parsed, const void *policy, const struct av_ctx *ctx,
 		    svn < pol->min_module_svn)) {
 			json_t *exp = json_object(), *act = json_object();
 
-			json_object_set_new(exp, "major",
+			json_object_set_new_nocheck(exp, "major",
 			    json_integer(pol->min_module_major));
-			json_object_set_new(exp, "svn",
+			json_object_set_new_nocheck(exp, "svn",
 			    json_integer(pol->min_module_svn));
-			json_object_set_new(act, "major", json_integer(major));
-			json_object_set_new(act, "svn", json_integer(svn));
+			json_object_set_new_nocheck(act, "major", json_integer(major));
+			json_object_set_new_nocheck(act, "svn", json_integer(svn));
 			av_submod_reason(sm, AV_E_VERSION_BELOW,
 			    AV_STATUS_CONTRAINDICATED, "tdx_module", exp, act,
 			    "tdx: TDX module older than the policy's minimum");
