@@ -8,10 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "av/err.h"
 
 /* Lower-case hex of n bytes; caller frees.  NULL on allocation failure. */
 char	*av_hex_encode(const uint8_t *p, size_t n);
+/*
+ * Lower-case hex of n bytes as a JSON string (claims, reasons): a new
+ * reference, or NULL on allocation failure (which json_object_set_new()
+ * and json_array_append_new() refuse without harm).
+ */
+json_t	*av_json_hex(const uint8_t *p, size_t n);
 /*
  * Decode hex (either case, no separators).  On success *out is malloc'd
  * (caller frees) and *outlen set.  Returns 0, or -1 on bad input.

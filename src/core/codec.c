@@ -28,6 +28,23 @@ av_hex_encode(const uint8_t *p, size_t n)
 	return s;
 }
 
+/*
+ * Hex of p[0..n) as a JSON string.  Returns a new reference, or NULL
+ * when out of memory.
+ */
+json_t *
+av_json_hex(const uint8_t *p, size_t n)
+{
+	char	*h;
+	json_t	*j;
+
+	if ((h = av_hex_encode(p, n)) == NULL)
+		return NULL;
+	j = json_string(h);
+	free(h);
+	return j;
+}
+
 static int
 hexval(int c)
 {

@@ -410,7 +410,6 @@ az_claims(const void *parsed, json_t **out, struct av_err *e)
 	json_t			*o, *hcl;
 	const json_t		*ud;
 	uint8_t			 h[32];
-	char			*hx;
 
 	if ((o = tpm_claims_json(a->t)) == NULL ||
 	    (hcl = json_object()) == NULL) {
@@ -418,11 +417,7 @@ az_claims(const void *parsed, json_t **out, struct av_err *e)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
 	}
 	av_sha256(a->var, a->var_len, h);
-	if ((hx = av_hex_encode(h, 32)) != NULL) {
-		json_object_set_new(hcl, "runtime_data_sha256",
-		    json_string(hx));
-		free(hx);
-	}
+	json_object_set_new(hcl, "runtime_data_sha256", av_json_hex(h, 32));
 	json_object_set_new(hcl, "report_type", json_string(a->tdx ? "TDX" :
 	    "SNP"));
 	json_object_set_new(hcl, "evidence_version", json_integer(a->version));

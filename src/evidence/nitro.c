@@ -593,19 +593,11 @@ nitrotpm_parse(const struct av_evidence *ev, void **out, struct av_err *e)
 
 /* ---- verification ----------------------------------------------------- */
 
+/* An optional byte string's hex, or JSON null when it is absent. */
 static json_t *
-hex_or_null(const uint8_t *p, size_t n, bool present)
+opt_hex(const struct nitro_opt *o)
 {
-	char	*h;
-	json_t	*j;
-
-	if (!present)
-		return json_null();
-	if ((h = av_hex_encode(p, n)) == NULL)
-		return NULL;
-	j = json_string(h);
-	free(h);
-	return j;
+	return o->present ? av_json_hex(o->p, o->n) : json_null();
 }
 
 static bool
@@ -689,9 +681,8 @@ check_binding(struct nitro_doc *d, const struct av_ctx *ctx,
 		else
 			av_submod_reason(sm, AV_E_NONCE,
 			    AV_STATUS_CONTRAINDICATED, "nonce",
-			    hex_or_null(ctx->nonce, ctx->nonce_len, true),
-			    hex_or_null(d->nonce.p, d->nonce.n,
-			    d->nonce.present),
+			    av_json_hex(ctx->nonce, ctx->nonce_len),
+			    opt_hex(&d->nonce),
 			    "aws-nitro: document nonce differs from the "
 			    "request nonce");
 		return 0;
@@ -712,8 +703,8 @@ check_binding(struct nitro_doc *d, const struct av_ctx *ctx,
 		return 0;
 	}
 	av_submod_reason(sm, AV_E_BINDING, AV_STATUS_CONTRAINDICATED,
-	    "user_data", hex_or_null(h, sizeof(h), true),
-	    hex_or_null(d->user_data.p, d->user_data.n, d->user_data.present),
+	    "user_data", av_json_hex(h, sizeof(h)),
+	    opt_hex(&d->user_data),
 	    "aws-nitro: neither user_data = SHA-512(nonce || runtime_data) "
 	    "nor nonce = the request nonce");
 	return 0;
@@ -852,15 +843,12 @@ nitro_claims(const void *parsed, json_t **out, struct av_err *e)
 			continue;
 		snprintf(idx, sizeof(idx), "%d", i);
 		json_object_set_new(pcrs, idx,
-		    hex_or_null(d->pcr[i], NITRO_PCR_LEN, true));
+		    av_json_hex(d->pcr[i], NITRO_PCR_LEN));
 	}
 	json_object_set_new(o, "pcrs", pcrs);
-	json_object_set_new(o, "public_key", hex_or_null(d->public_key.p,
-	    d->public_key.n, d->public_key.present));
-	json_object_set_new(o, "user_data", hex_or_null(d->user_data.p,
-	    d->user_data.n, d->user_data.present));
-	json_object_set_new(o, "nonce", hex_or_null(d->nonce.p, d->nonce.n,
-	    d->nonce.present));
+	json_object_set_new(o, "public_key", opt_hex(&d->public_key));
+	json_object_set_new(o, "user_data", opt_hex(&d->user_data));
+	json_object_set_new(o, "nonce", opt_hex(&d->nonce));
 	if (!d->tpm)
 		json_object_set_new(o, "debug", json_boolean(d->debug));
 	json_object_set_new(o, "binding", d->binding != NULL ?
@@ -990,7 +978,7 @@ nitro_appraise(const void *parsed, const void *policy,
 			av_submod_reason(sm, AV_E_MEASUREMENT,
 			    AV_STATUS_CONTRAINDICATED, claim,
 			    av_hexlist_json(&p->pcr[i]),
-			    hex_or_null(d->pcr[i], NITRO_PCR_LEN, true),
+			    av_json_hex(d->pcr[i], NITRO_PCR_LEN),
 			    "aws-nitro: PCR value not in the policy");
 			ok = false;
 		}

@@ -387,19 +387,6 @@ nv_parse(const struct av_evidence *ev, void **out, struct av_err *e)
 
 /* ---- verify: chain, FWID, signature ----------------------------------- */
 
-static json_t *
-hex_json(const uint8_t *p, size_t n)
-{
-	char	*h;
-	json_t	*j;
-
-	if ((h = av_hex_encode(p, n)) == NULL)
-		return NULL;
-	j = json_string(h);
-	free(h);
-	return j;
-}
-
 static bool
 is_p384(EVP_PKEY *pk)
 {
@@ -602,8 +589,8 @@ check_nonce(struct nv_ev *d, const struct av_ctx *ctx,
 		return;
 	d->nonce_rule = NULL;
 	av_submod_reason(sm, AV_E_NONCE, AV_STATUS_CONTRAINDICATED, "nonce",
-	    hex_json(ctx->nonce, ctx->nonce_len),
-	    hex_json(d->rep.nonce, NV_NONCE_LEN),
+	    av_json_hex(ctx->nonce, ctx->nonce_len),
+	    av_json_hex(d->rep.nonce, NV_NONCE_LEN),
 	    "nvidia-gpu: the report's nonce is not the request nonce");
 }
 
@@ -909,10 +896,10 @@ compare_rims(struct nv_ev *d, struct av_submod *sm)
 			exp = json_array();
 			for (size_t a = 0; exp != NULL && a < m->nalt; a++)
 				json_array_append_new(exp,
-				    hex_json(m->alt[a], m->size));
+				    av_json_hex(m->alt[a], m->size));
 			av_submod_reason(sm, AV_E_MEASUREMENT,
 			    AV_STATUS_CONTRAINDICATED, claim, exp,
-			    b != NULL ? hex_json(b->value, b->len) :
+			    b != NULL ? av_json_hex(b->value, b->len) :
 			    json_null(), k == NV_RIM_DRIVER ?
 			    "nvidia-gpu: measurement differs from the driver "
 			    "RIM" : "nvidia-gpu: measurement differs from the "
@@ -1153,9 +1140,9 @@ nv_claims(const void *parsed, json_t **out, struct av_err *e)
 
 	if ((c = json_object()) == NULL)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-	json_object_set_new(c, "nonce", hex_json(d->rep.nonce, NV_NONCE_LEN));
+	json_object_set_new(c, "nonce", av_json_hex(d->rep.nonce, NV_NONCE_LEN));
 	json_object_set_new(c, "responder_nonce",
-	    hex_json(d->rep.resp_nonce, NV_NONCE_LEN));
+	    av_json_hex(d->rep.resp_nonce, NV_NONCE_LEN));
 	json_object_set_new(c, "spdm_version", json_string("1.1"));
 	json_object_set_new(c, "arch", opt_str(d->arch));
 	json_object_set_new(c, "chip", opt_str(d->chip));
@@ -1180,11 +1167,11 @@ nv_claims(const void *parsed, json_t **out, struct av_err *e)
 	if (op->nswitch_pdis > 0 && (a = json_array()) != NULL) {
 		for (size_t i = 0; i < op->nswitch_pdis; i++)
 			json_array_append_new(a,
-			    hex_json(op->switch_pdis[i], 8));
+			    av_json_hex(op->switch_pdis[i], 8));
 		json_object_set_new(c, "switch_pdis", a);
 	}
 	json_object_set_new(c, "fwid", op->has_fwid ?
-	    hex_json(op->fwid, NV_FWID_LEN) : json_null());
+	    av_json_hex(op->fwid, NV_FWID_LEN) : json_null());
 	json_object_set_new(c, "fwid_checked", json_boolean(d->fwid_checked));
 	json_object_set_new(c, "nonce_binding", opt_str(d->nonce_rule));
 	json_object_set_new(c, "measurement_blocks",

@@ -1262,19 +1262,6 @@ check_crls(STACK_OF(X509) *chain, STACK_OF(X509_CRL) *crls, int64_t now,
 
 /* ---- binding ---------------------------------------------------------- */
 
-static json_t *
-hex_json(const uint8_t *p, size_t n)
-{
-	char	*h;
-	json_t	*j;
-
-	if ((h = av_hex_encode(p, n)) == NULL)
-		return NULL;
-	j = json_string(h);
-	free(h);
-	return j;
-}
-
 /*
  * The 64 bytes that bind the request: REPORT_DATA, or for an HCL report
  * the "user-data" hex of its runtime data (REPORT_DATA binds that JSON).
@@ -1359,13 +1346,14 @@ check_binding(struct snp_ev *d, const struct av_ctx *ctx,
 	}
 	if (ctx->runtime_data_len > 0 && rule != SNP_BIND_NONCE)
 		av_submod_reason(sm, AV_E_BINDING, AV_STATUS_CONTRAINDICATED,
-		    "report_data", NULL, have ? hex_json(tgt, 64) : json_null(),
+		    "report_data", NULL,
+		    have ? av_json_hex(tgt, 64) : json_null(),
 		    "sev-snp: REPORT_DATA does not bind the nonce and "
 		    "runtime_data");
 	else
 		av_submod_reason(sm, AV_E_NONCE, AV_STATUS_CONTRAINDICATED,
-		    "report_data", hex_json(ctx->nonce, ctx->nonce_len),
-		    have ? hex_json(tgt, 64) : json_null(),
+		    "report_data", av_json_hex(ctx->nonce, ctx->nonce_len),
+		    have ? av_json_hex(tgt, 64) : json_null(),
 		    "sev-snp: REPORT_DATA does not carry the request nonce");
 }
 
@@ -1791,7 +1779,7 @@ leaf_json(const struct snp_ev *d)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	if (av_x509_sha256(d->vleaf, sha) == 0)
-		json_object_set_new(o, "sha256", hex_json(sha, 32));
+		json_object_set_new(o, "sha256", av_json_hex(sha, 32));
 	json_object_set_new(o, "source", json_string(d->leaf_source));
 	json_object_set_new(o, "not_before",
 	    time_json(X509_get0_notBefore(d->vleaf)));
@@ -1803,7 +1791,7 @@ leaf_json(const struct snp_ev *d)
 		json_object_set_new(o, "struct_version",
 		    json_integer(d->ext.struct_version));
 	json_object_set_new(o, "hwid", d->ext.hwid_len > 0 ?
-	    hex_json(d->ext.hwid, d->ext.hwid_len) : json_null());
+	    av_json_hex(d->ext.hwid, d->ext.hwid_len) : json_null());
 	json_object_set_new(o, "csp_id", d->ext.csp_id[0] != '\0' ?
 	    json_string(d->ext.csp_id) : json_null());
 	json_object_set_new(o, "ark", json_string(d->ark_cn));
@@ -1827,8 +1815,8 @@ snp_claims(const void *parsed, json_t **out, struct av_err *e)
 	json_object_set_new(o, "policy", guest_policy_json(r->policy));
 	json_object_set_new(o, "debug",
 	    json_boolean((r->policy & SNP_POL_DEBUG) != 0));
-	json_object_set_new(o, "family_id", hex_json(r->family_id, 16));
-	json_object_set_new(o, "image_id", hex_json(r->image_id, 16));
+	json_object_set_new(o, "family_id", av_json_hex(r->family_id, 16));
+	json_object_set_new(o, "image_id", av_json_hex(r->image_id, 16));
 	json_object_set_new(o, "vmpl", json_integer(r->vmpl));
 	json_object_set_new(o, "signature_algo", json_integer(r->sig_algo));
 	json_object_set_new(o, "current_tcb", tcb_json(r->current_tcb, p));
@@ -1839,20 +1827,21 @@ snp_claims(const void *parsed, json_t **out, struct av_err *e)
 	    "author_key_en", (r->signer_info & SNP_SI_AUTHOR_KEY_EN) != 0,
 	    "mask_chip_key", (r->signer_info & SNP_SI_MASK_CHIP_KEY) != 0,
 	    "signing_key", signer_name(SNP_SI_SIGNING_KEY(r->signer_info))));
-	json_object_set_new(o, "report_data", hex_json(r->report_data, 64));
-	json_object_set_new(o, "measurement", hex_json(r->measurement, 48));
-	json_object_set_new(o, "host_data", hex_json(r->host_data, 32));
-	json_object_set_new(o, "id_key_digest", hex_json(r->id_key_digest, 48));
+	json_object_set_new(o, "report_data", av_json_hex(r->report_data, 64));
+	json_object_set_new(o, "measurement", av_json_hex(r->measurement, 48));
+	json_object_set_new(o, "host_data", av_json_hex(r->host_data, 32));
+	json_object_set_new(o, "id_key_digest",
+	    av_json_hex(r->id_key_digest, 48));
 	json_object_set_new(o, "author_key_digest",
-	    hex_json(r->author_key_digest, 48));
-	json_object_set_new(o, "report_id", hex_json(r->report_id, 32));
-	json_object_set_new(o, "report_id_ma", hex_json(r->report_id_ma, 32));
+	    av_json_hex(r->author_key_digest, 48));
+	json_object_set_new(o, "report_id", av_json_hex(r->report_id, 32));
+	json_object_set_new(o, "report_id_ma", av_json_hex(r->report_id_ma, 32));
 	json_object_set_new(o, "reported_tcb", tcb_json(r->reported_tcb, p));
 	if (r->version >= 3)
 		json_object_set_new(o, "cpuid", json_pack("{s:i s:i s:i}",
 		    "family", r->cpuid_fam, "model", r->cpuid_mod,
 		    "stepping", r->cpuid_step));
-	json_object_set_new(o, "chip_id", hex_json(r->chip_id, 64));
+	json_object_set_new(o, "chip_id", av_json_hex(r->chip_id, 64));
 	json_object_set_new(o, "committed_tcb", tcb_json(r->committed_tcb, p));
 	json_object_set_new(o, "current_version", version_json(
 	    r->current_major, r->current_minor, r->current_build));
@@ -2326,7 +2315,7 @@ check_list(struct av_submod *sm, const struct av_hexlist *l,
 	if (l->n == 0 || av_hexlist_contains(l, v, n))
 		return;
 	av_submod_reason(sm, AV_E_MEASUREMENT, AV_STATUS_CONTRAINDICATED,
-	    claim, av_hexlist_json(l), hex_json(v, n),
+	    claim, av_hexlist_json(l), av_json_hex(v, n),
 	    "sev-snp: value not in the policy");
 	*ok = false;
 }

@@ -866,19 +866,6 @@ tpm_quotes_verify(struct tpm_ev *ev, struct av_err *e)
 
 /* ---- nonce and binding ------------------------------------------------- */
 
-static json_t *
-hexj(const uint8_t *p, size_t n)
-{
-	char	*h;
-	json_t	*j;
-
-	if ((h = av_hex_encode(p, n)) == NULL)
-		return NULL;
-	j = json_string(h);
-	free(h);
-	return j;
-}
-
 /* extraData == nonce, or nonce followed by zero bytes. */
 static bool
 nonce_matches(const TPM2B_DATA *x, const uint8_t *nonce, size_t nlen)
@@ -944,14 +931,14 @@ tpm_check_nonce(struct tpm_ev *ev, const struct av_ctx *ctx,
 			if (ctx->runtime_data != NULL)
 				av_submod_reason(sm, AV_E_BINDING,
 				    AV_STATUS_CONTRAINDICATED, "extra_data",
-				    NULL, hexj(x->buffer, x->size),
+				    NULL, av_json_hex(x->buffer, x->size),
 				    "tpm: quote extraData carries the nonce "
 				    "but not the runtime data hash");
 			continue;
 		}
 		av_submod_reason(sm, AV_E_NONCE, AV_STATUS_CONTRAINDICATED,
-		    "extra_data", hexj(ctx->nonce, ctx->nonce_len),
-		    hexj(x->buffer, x->size),
+		    "extra_data", av_json_hex(ctx->nonce, ctx->nonce_len),
+		    av_json_hex(x->buffer, x->size),
 		    "tpm: quote extraData differs from the request nonce");
 		return;
 	}
@@ -1147,12 +1134,12 @@ quote_json(const struct tpm_quote *q)
 	json_object_set_new(o, "sig_scheme", json_string(scheme_name(q)));
 	json_object_set_new(o, "pcr_selection", s);
 	json_object_set_new(o, "pcr_digest",
-	    hexj(a->attested.quote.pcrDigest.buffer,
+	    av_json_hex(a->attested.quote.pcrDigest.buffer,
 	    a->attested.quote.pcrDigest.size));
 	json_object_set_new(o, "extra_data",
-	    hexj(a->extraData.buffer, a->extraData.size));
+	    av_json_hex(a->extraData.buffer, a->extraData.size));
 	json_object_set_new(o, "qualified_signer",
-	    hexj(a->qualifiedSigner.name, a->qualifiedSigner.size));
+	    av_json_hex(a->qualifiedSigner.name, a->qualifiedSigner.size));
 	json_object_set_new(o, "clock",
 	    json_integer((json_int_t)a->clockInfo.clock));
 	json_object_set_new(o, "reset_count",
@@ -1196,10 +1183,11 @@ ak_json(const struct tpm_ev *ev)
 	else
 		snprintf(kind, sizeof(kind), "EC-P%d", EVP_PKEY_get_bits(ev->ak));
 	json_object_set_new(o, "type", json_string(kind));
-	json_object_set_new(o, "spki_sha256", hexj(ev->ak_spki_sha256, 32));
+	json_object_set_new(o, "spki_sha256",
+	    av_json_hex(ev->ak_spki_sha256, 32));
 	if (ev->ak_name_len > 0)
 		json_object_set_new(o, "name",
-		    hexj(ev->ak_name, ev->ak_name_len));
+		    av_json_hex(ev->ak_name, ev->ak_name_len));
 	if (ev->has_tpmt)
 		json_object_set_new(o, "restricted",
 		    json_boolean(restricted_signer(&ev->ak_pub)));
@@ -1261,7 +1249,7 @@ tpm_claims_json(const struct tpm_ev *ev)
 				continue;
 			snprintf(idx, sizeof(idx), "%u", i);
 			json_object_set_new(bo, idx,
-			    hexj(pb->v[i], tpm_bank_size(b)));
+			    av_json_hex(pb->v[i], tpm_bank_size(b)));
 		}
 		json_object_set_new(pcrs, tpm_bank_name(b), bo);
 	}
@@ -1617,7 +1605,7 @@ appraise_events(const struct tpm_ev *ev, const struct tpm_pol *p,
 			    AV_STATUS_CONTRAINDICATED, "event_log.boot_apps",
 			    av_hexlist_json(&p->boot_apps),
 			    (bank >= 0 && (a->banks & (1u << bank))) ?
-			    hexj(a->digest[bank], p->boot_apps.len) :
+			    av_json_hex(a->digest[bank], p->boot_apps.len) :
 			    json_null(), "tpm: EFI boot application not in "
 			    "the policy");
 			ok = false;
@@ -1677,7 +1665,7 @@ tpm_appraise_ev(const struct tpm_ev *ev, const struct tpm_pol *p,
 				av_submod_reason(sm, AV_E_MEASUREMENT,
 				    AV_STATUS_CONTRAINDICATED, claim,
 				    av_hexlist_json(&p->pcr[b][i]),
-				    hexj(pb->v[i], tpm_bank_size(b)),
+				    av_json_hex(pb->v[i], tpm_bank_size(b)),
 				    "tpm: PCR value not in the policy");
 				ok = false;
 			}

@@ -63,13 +63,12 @@ json_t *
 av_hexlist_json(const struct av_hexlist *l)
 {
 	json_t	*a = json_array();
-	char	*h;
+	json_t	*h;
 
 	for (size_t i = 0; a != NULL && i < l->n; i++) {
-		if ((h = av_hex_encode(l->v[i], l->len)) == NULL)
+		if ((h = av_json_hex(l->v[i], l->len)) == NULL)
 			break;
-		json_array_append_new(a, json_string(h));
-		free(h);
+		json_array_append_new(a, h);
 	}
 	return a;
 }

@@ -83,6 +83,23 @@ static const struct {
 	{ "foobar", "Zm9vYmFy", "Zm9vYmFy" },
 };
 
+/* av_json_hex: the same lower-case hex as a JSON string. */
+static void
+test_json_hex(void **state)
+{
+	static const uint8_t	 bin[] = { 0x00, 0x7f, 0x80, 0xff };
+	json_t			*j;
+
+	(void)state;
+	assert_non_null(j = av_json_hex(bin, sizeof(bin)));
+	assert_true(json_is_string(j));
+	assert_string_equal(json_string_value(j), "007f80ff");
+	json_decref(j);
+	assert_non_null(j = av_json_hex(NULL, 0));
+	assert_string_equal(json_string_value(j), "");
+	json_decref(j);
+}
+
 static void
 check_decode(const char *s, const void *want, size_t wantlen)
 {
@@ -367,6 +384,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_json_hex),
 		cmocka_unit_test(test_b64_vectors),
 		cmocka_unit_test(test_b64_alphabets),
 		cmocka_unit_test(test_b64_whitespace),
