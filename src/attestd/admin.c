@@ -43,6 +43,26 @@ require_admin(struct avd_req *rq, const char **tenant, int *ret)
 }
 
 /*
+ * Daemon-wide operations (reload, key rotation) need a token that is not
+ * scoped to a tenant.  Returns 0, or -1 after queueing 401/403 into *ret.
+ */
+static int
+require_global_admin(struct avd_req *rq, int *ret)
+{
+	const char *tenant = NULL;
+
+	if (require_admin(rq, &tenant, ret) == -1)
+		return -1;
+	if (tenant != NULL) {
+		*ret = avd_reply_error(rq, MHD_HTTP_FORBIDDEN, "forbidden",
+		    "a tenant's token cannot change the daemon's "
+		    "configuration or keys");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * POST /v1/admin/reload: as SIGHUP.  200 with the new generation, or 422
  * when the new configuration is rejected (the old one stays).
  */
@@ -53,7 +73,7 @@ avd_h_reload(struct avd_req *rq)
 	json_t		*o;
 	int		 ret;
 
-	if (require_admin(rq, NULL, &ret) == -1)
+	if (require_global_admin(rq, &ret) == -1)
 		return ret;
 	if (avd_reload(rq->cfg->opts, "admin_api") == -1)
 		return avd_reply_error(rq, 422, "config_invalid",
@@ -87,7 +107,7 @@ avd_h_rotate_key(struct avd_req *rq)
 	json_t			*out;
 	int			 ret;
 
-	if (require_admin(rq, NULL, &ret) == -1)
+	if (require_global_admin(rq, &ret) == -1)
 		return ret;
 	if (o->key != NULL)
 		return avd_reply_error(rq, MHD_HTTP_CONFLICT,

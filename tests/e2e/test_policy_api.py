@@ -207,7 +207,9 @@ def tenants(t, d, good):
             ("beta", "PUT", "/v1/policies/acme/pay"),
             ("beta", "DELETE", "/v1/policies/acme/pay"),
             ("beta", "POST", "/v1/policies/acme/pay/rollback?to=1"),
-            ("beta", "POST", "/v1/policies/acme/pay/appraise")):
+            ("beta", "POST", "/v1/policies/acme/pay/appraise"),
+            ("acme", "POST", "/v1/admin/reload"),
+            ("acme", "POST", "/v1/admin/rotate-key")):
         body = policy_body() if method in ("PUT", "POST") else None
         st, r = d.json(method, path, body, auth(name))
         t.eq((st, err(r)), (403, "forbidden"),
