@@ -1,0 +1,558 @@
+/*
+ * Unit tests: the performance caches of src/crypto - av_memo (memos keyed
+ * by bytes: hits, misses, eviction by count and by bytes, references),
+ * the shared certificate parse cache (same bytes, same objects, in DER
+ * and PEM), the chain cache's identity path (answers for the same
+ * objects, the content path for equal copies, references kept after the
+ * caller frees), the per-thread ECDSA contexts (more keys than slots, all
+ * curves, DER lengths, threads) and the prefetched SHA-2 digests.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "av/crypto.h"
+#include "av/memo.h"
+#include "avt_pki.h"
+
+#define DAY	86400
+#define T0	1750000000	/* 2025-06-15T15:06:40Z */
+#define PLAT	"memo-test"
+
+/* ---- av_memo -------------------------------------------------------------- */
+
+struct obj {
+	int	refs;
+	int	id;
+};
+
+static int live;	/* objects with references */
+
+static void *
+obj_ref(void *p)
+{
+	((struct obj *)p)->refs++;
+	return p;
+}
+
+static void
+obj_unref(void *p)
+{
+	struct obj *o = p;
+
+	if (--o->refs == 0) {
+		live--;
+		free(o);
+	}
+}
+
+static struct obj *
+obj_new(int id)
+{
+	struct obj *o = calloc(1, sizeof(*o));
+
+	assert_non_null(o);
+	o->refs = 1;
+	o->id = id;
+	live++;
+	return o;
+}
+
+static struct av_memo M = AV_MEMO_INITIALIZER(obj_ref, obj_unref);
+
+static void
+test_memo_basic(void **state)
+{
+	struct obj	*a = obj_new(1), *b = obj_new(2), *g;
+	const char	 k1[] = "key one", k2[] = "key two";
+
+	(void)state;
+	assert_null(av_memo_get(&M, 'x', k1, sizeof(k1), NULL, 0));
+	av_memo_put(&M, 'x', k1, sizeof(k1), NULL, 0, a);
+	av_memo_put(&M, 'x', k2, sizeof(k2), "sig", 4, b);
+	assert_int_equal(a->refs, 2);
+
+	g = av_memo_get(&M, 'x', k1, sizeof(k1), NULL, 0);
+	assert_ptr_equal(g, a);
+	assert_int_equal(a->refs, 3);
+	obj_unref(g);
+	/* the tag, the length and the second part are all in the key */
+	assert_null(av_memo_get(&M, 'y', k1, sizeof(k1), NULL, 0));
+	assert_null(av_memo_get(&M, 'x', k1, sizeof(k1) - 1, NULL, 0));
+	assert_null(av_memo_get(&M, 'x', k2, sizeof(k2), NULL, 0));
+	assert_null(av_memo_get(&M, 'x', k2, sizeof(k2), "sig", 3));
+	assert_null(av_memo_get(&M, 'x', k2, sizeof(k2), "sIg", 4));
+	g = av_memo_get(&M, 'x', k2, sizeof(k2), "sig", 4);
+	assert_ptr_equal(g, b);
+	obj_unref(g);
+	/* a second put of the same key keeps the first object */
+	av_memo_put(&M, 'x', k1, sizeof(k1), NULL, 0, b);
+	g = av_memo_get(&M, 'x', k1, sizeof(k1), NULL, 0);
+	assert_ptr_equal(g, a);
+	obj_unref(g);
+
+	obj_unref(a);
+	obj_unref(b);
+	assert_int_equal(live, 2);	/* the memo's references */
+	av_memo_flush(&M);
+	assert_int_equal(live, 0);
+}
+
+static void
+test_memo_evict(void **state)
+{
+	struct obj	*o, *g;
+	uint8_t		*big;
+	int		 k;
+
+	(void)state;
+	/* by count: the oldest goes first */
+	for (k = 0; k < AV_MEMO_SLOTS + 5; k++) {
+		o = obj_new(k);
+		av_memo_put(&M, 'c', &k, sizeof(k), NULL, 0, o);
+		obj_unref(o);
+	}
+	assert_int_equal(live, AV_MEMO_SLOTS);
+	for (k = 0; k < 5; k++)
+		assert_null(av_memo_get(&M, 'c', &k, sizeof(k), NULL, 0));
+	for (; k < AV_MEMO_SLOTS + 5; k++) {
+		assert_non_null(g = av_memo_get(&M, 'c', &k, sizeof(k), NULL,
+		    0));
+		assert_int_equal(g->id, k);
+		obj_unref(g);
+	}
+	av_memo_flush(&M);
+	assert_int_equal(live, 0);
+
+	/* by bytes: at most AV_MEMO_MAX_BYTES of keys */
+	assert_non_null(big = calloc(1, AV_MEMO_MAX_KEY + 1));
+	for (k = 0; k < 10; k++) {
+		big[0] = (uint8_t)k;
+		o = obj_new(k);
+		av_memo_put(&M, 'b', big, AV_MEMO_MAX_KEY, NULL, 0, o);
+		obj_unref(o);
+	}
+	assert_int_equal(live, AV_MEMO_MAX_BYTES / AV_MEMO_MAX_KEY);
+	big[0] = 0;
+	assert_null(av_memo_get(&M, 'b', big, AV_MEMO_MAX_KEY, NULL, 0));
+	big[0] = 9;
+	assert_non_null(g = av_memo_get(&M, 'b', big, AV_MEMO_MAX_KEY, NULL,
+	    0));
+	obj_unref(g);
+	/* over the key limit: never kept */
+	o = obj_new(99);
+	av_memo_put(&M, 'b', big, AV_MEMO_MAX_KEY + 1, NULL, 0, o);
+	assert_null(av_memo_get(&M, 'b', big, AV_MEMO_MAX_KEY + 1, NULL, 0));
+	obj_unref(o);
+	av_memo_flush(&M);
+	assert_int_equal(live, 0);
+	free(big);
+}
+
+/* ---- the shared certificate parse cache --------------------------------- */
+
+struct pki {
+	EVP_PKEY	*rk, *ik, *lk;
+	X509		*root, *inter, *leaf;
+};
+
+static X509 *
+mk(const char *cn, bool ca, long serial, int64_t nb, int64_t na,
+    EVP_PKEY *pub, X509 *issuer, EVP_PKEY *ikey)
+{
+	struct avt_cert_spec	sp = { .cn = cn, .not_before = nb,
+	    .not_after = na, .ca = ca, .serial = serial };
+	X509			*x = avt_cert_new(&sp, pub, issuer, ikey);
+
+	assert_non_null(x);
+	return x;
+}
+
+static void
+pki_make(struct pki *p)
+{
+	assert_non_null(p->rk = avt_key_new("P-256"));
+	assert_non_null(p->ik = avt_key_new("P-256"));
+	assert_non_null(p->lk = avt_key_new("P-256"));
+	p->root = mk("memo root", true, 1, T0 - 365 * DAY, T0 + 365 * DAY,
+	    p->rk, NULL, p->rk);
+	p->inter = mk("memo inter", true, 2, T0 - 365 * DAY, T0 + 365 * DAY,
+	    p->ik, p->root, p->rk);
+	p->leaf = mk("memo leaf", false, 3, T0 - DAY, T0 + DAY, p->lk,
+	    p->inter, p->ik);
+}
+
+static void
+pki_free(struct pki *p)
+{
+	X509_free(p->leaf);
+	X509_free(p->inter);
+	X509_free(p->root);
+	EVP_PKEY_free(p->lk);
+	EVP_PKEY_free(p->ik);
+	EVP_PKEY_free(p->rk);
+}
+
+/* PEM text of the certificates given (malloc'd). */
+static char *
+pem_of(X509 *a, X509 *b)
+{
+	char	*pa = avt_cert_pem(a), *pb = avt_cert_pem(b), *all;
+	size_t	 n;
+
+	assert_non_null(pa);
+	assert_non_null(pb);
+	n = strlen(pa) + strlen(pb) + 16;
+	assert_non_null(all = malloc(n));
+	snprintf(all, n, "junk\n%s\n%s", pa, pb);
+	free(pa);
+	free(pb);
+	return all;
+}
+
+static void
+test_parse_cached(void **state)
+{
+	struct pki	 p;
+	uint8_t		*der;
+	size_t		 dl;
+	X509		*x1, *x2;
+	STACK_OF(X509)	*s1, *s2, *s3;
+	char		*pem;
+
+	(void)state;
+	pki_make(&p);
+	assert_non_null(der = avt_cert_der(p.leaf, &dl));
+	assert_non_null(x1 = av_x509_from_der_cached(der, dl));
+	assert_non_null(x2 = av_x509_from_der_cached(der, dl));
+	assert_ptr_equal(x1, x2);		/* same bytes, same object */
+	assert_int_equal(X509_cmp(x1, p.leaf), 0);
+	X509_free(x2);
+
+	/* the PEM list shares the DER's object */
+	pem = pem_of(p.leaf, p.inter);
+	assert_non_null(s1 = av_x509_parse_any_cached((uint8_t *)pem,
+	    strlen(pem)));
+	assert_int_equal(sk_X509_num(s1), 2);
+	assert_ptr_equal(sk_X509_value(s1, 0), x1);
+	assert_non_null(s2 = av_x509_parse_any_cached((uint8_t *)pem,
+	    strlen(pem)));
+	assert_ptr_not_equal(s1, s2);		/* a new stack ... */
+	assert_ptr_equal(sk_X509_value(s2, 0), sk_X509_value(s1, 0));
+	assert_ptr_equal(sk_X509_value(s2, 1), sk_X509_value(s1, 1));
+	/* ... the uncached parser makes new objects */
+	assert_non_null(s3 = av_x509_parse_any((uint8_t *)pem, strlen(pem)));
+	assert_ptr_not_equal(sk_X509_value(s3, 0), x1);
+	assert_int_equal(X509_cmp(sk_X509_value(s3, 0), x1), 0);
+	sk_X509_pop_free(s1, X509_free);
+	sk_X509_pop_free(s2, X509_free);
+	sk_X509_pop_free(s3, X509_free);
+
+	/* one byte different: another object, or nothing */
+	der[dl - 1] ^= 0x01;
+	x2 = av_x509_from_der_cached(der, dl);
+	assert_true(x2 == NULL || x2 != x1);
+	X509_free(x2);
+	/* failures are not remembered, and fail again */
+	assert_null(av_x509_from_der_cached(der, dl - 1));
+	assert_null(av_x509_from_der_cached(der, dl - 1));
+	assert_null(av_x509_parse_any_cached((const uint8_t *)"nothing", 7));
+	assert_null(av_x509_parse_any_cached(NULL, 0));
+
+	X509_free(x1);
+	free(der);
+	free(pem);
+	pki_free(&p);
+}
+
+/* ---- the chain cache by identity ----------------------------------------- */
+
+/* A new copy of x (another object, same content). */
+static X509 *
+copy(X509 *x)
+{
+	uint8_t	*der;
+	size_t	 n;
+	X509	*y;
+
+	assert_non_null(der = avt_cert_der(x, &n));
+	assert_non_null(y = av_x509_from_der(der, n));
+	free(der);
+	return y;
+}
+
+static int
+chain(struct av_trust *t, X509 *leaf, X509 *inter, int64_t at,
+    STACK_OF(X509_CRL) *crls, struct av_err *e)
+{
+	struct av_chain_opts	 o = { .platform = PLAT };
+	STACK_OF(X509)		*u = sk_X509_new_null(), *out = NULL;
+	int			 rc;
+
+	assert_non_null(u);
+	assert_true(sk_X509_push(u, inter) > 0);
+	if (crls != NULL) {
+		o.crls = crls;
+		o.crl_check = true;
+	}
+	av_err_clear(e);
+	rc = av_chain_verify(t, leaf, u, at, &o, &out, e);
+	if (rc == 0) {
+		assert_int_equal(sk_X509_num(out), leaf == inter ? 2 : 3);
+		assert_int_equal(X509_cmp(sk_X509_value(out, 0), leaf), 0);
+	}
+	sk_X509_pop_free(out, X509_free);
+	sk_X509_free(u);
+	return rc;
+}
+
+static void
+test_chain_identity(void **state)
+{
+	struct pki		 p;
+	struct av_trust		*t;
+	struct av_chain_stats	 st;
+	struct av_err		 e;
+	X509			*l1, *i1, *l2, *i2;
+	X509_CRL		*crl;
+	STACK_OF(X509_CRL)	*crls;
+
+	(void)state;
+	pki_make(&p);
+	assert_non_null(t = av_trust_new());
+	assert_int_equal(av_trust_add_anchor(t, PLAT, p.root), 0);
+	l1 = copy(p.leaf);
+	i1 = copy(p.inter);
+	l2 = copy(p.leaf);
+	i2 = copy(p.inter);
+
+	assert_int_equal(chain(t, l1, i1, T0, NULL, &e), 0);	/* miss */
+	assert_int_equal(chain(t, l1, i1, T0 + 60, NULL, &e), 0); /* identity */
+	assert_int_equal(chain(t, l2, i2, T0, NULL, &e), 0);	/* content */
+	av_trust_chain_stats(t, &st);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.hits, 2);
+	/* the cache keeps its own references: the caller's go */
+	X509_free(l1);
+	X509_free(i1);
+	assert_int_equal(chain(t, l2, i2, T0 + 120, NULL, &e), 0);
+	av_trust_chain_stats(t, &st);
+	assert_int_equal(st.hits, 3);
+	/* outside the window: verified again, with the exact error */
+	assert_int_equal(chain(t, l2, i2, T0 + 2 * DAY, NULL, &e), -1);
+	assert_int_equal(e.code, AV_E_CERT_TIME);
+	/* the intermediate alone is another question (a chain of two) */
+	assert_int_equal(chain(t, i2, i2, T0, NULL, &e), 0);
+
+	/* with CRLs: the CRL objects are part of the identity */
+	assert_non_null(crl = avt_crl_new(p.inter, p.ik, T0 - DAY,
+	    T0 + 3600, NULL, 0));
+	assert_non_null(crls = sk_X509_CRL_new_null());
+	assert_true(sk_X509_CRL_push(crls, crl) > 0);
+	av_trust_chain_stats(t, &st);
+	/* no CRL for the root: the chain fails, and is not cached */
+	assert_int_equal(chain(t, l2, i2, T0, crls, &e), -1);
+	assert_int_equal(e.code, AV_E_COLLATERAL_MISSING);
+	{
+		X509_CRL *rcrl = avt_crl_new(p.root, p.rk, T0 - DAY,
+		    T0 + 30 * DAY, NULL, 0);
+
+		assert_non_null(rcrl);
+		assert_true(sk_X509_CRL_push(crls, rcrl) > 0);
+		assert_int_equal(chain(t, l2, i2, T0, crls, &e), 0);
+		assert_int_equal(chain(t, l2, i2, T0 + 60, crls, &e), 0);
+		/* the CRL's nextUpdate bounds the window */
+		assert_int_equal(chain(t, l2, i2, T0 + 7200, crls, &e), -1);
+		assert_int_equal(e.code, AV_E_COLLATERAL_EXPIRED);
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	}
+	{
+		struct av_chain_stats st2;
+
+		av_trust_chain_stats(t, &st2);
+		assert_int_equal(st2.hits, st.hits + 1);
+	}
+
+	/* changing the trust set drops both caches */
+	assert_int_equal(av_trust_add_anchor(t, PLAT, p.inter), 0);
+	av_trust_chain_stats(t, &st);
+	assert_int_equal(chain(t, l2, i2, T0, NULL, &e), 0);
+	{
+		struct av_chain_stats st2;
+
+		av_trust_chain_stats(t, &st2);
+		assert_int_equal(st2.misses, st.misses + 1);
+	}
+	X509_free(l2);
+	X509_free(i2);
+	av_trust_free(t);
+	pki_free(&p);
+}
+
+/* ---- ECDSA with per-thread contexts --------------------------------------- */
+
+static void
+sign_verify(EVP_PKEY *k, EVP_PKEY *other, const EVP_MD *md, size_t half,
+    int times)
+{
+	uint8_t		 msg[48], *sig;
+	size_t		 len;
+	struct av_err	 e;
+
+	for (int i = 0; i < times; i++) {
+		assert_int_equal(RAND_bytes(msg, sizeof(msg)), 1);
+		assert_non_null(sig = avt_ecdsa_sign_rs(k, md, msg,
+		    sizeof(msg), &len));
+		assert_int_equal(len, 2 * half);
+		av_err_clear(&e);
+		assert_int_equal(av_ecdsa_verify_rs(k, md, msg, sizeof(msg),
+		    sig, half, sig + half, half, &e), 0);
+		if (other != NULL) {
+			av_err_clear(&e);
+			assert_int_equal(av_ecdsa_verify_rs(other, md, msg,
+			    sizeof(msg), sig, half, sig + half, half, &e), -1);
+			assert_int_equal(e.code, AV_E_SIGNATURE);
+		}
+		free(sig);
+	}
+}
+
+static void
+test_ecdsa_contexts(void **state)
+{
+	EVP_PKEY	*k[12];
+
+	(void)state;
+	/* many signatures: r and s with the top bit set, and shorter ones */
+	assert_non_null(k[0] = avt_key_new("P-256"));
+	sign_verify(k[0], NULL, EVP_sha256(), 32, 600);
+	EVP_PKEY_free(k[0]);
+	/* P-521: a DER signature over 127 bytes (long-form length) */
+	assert_non_null(k[0] = avt_key_new("P-521"));
+	sign_verify(k[0], NULL, EVP_sha512(), 66, 20);
+	EVP_PKEY_free(k[0]);
+	/* more keys than the per-thread slots, in turns */
+	for (int i = 0; i < 12; i++)
+		assert_non_null(k[i] = avt_key_new(i % 2 ? "P-384" : "P-256"));
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 12; i++)
+			sign_verify(k[i], k[(i + 2) % 12], i % 2 ?
+			    EVP_sha384() : EVP_sha256(), i % 2 ? 48 : 32, 2);
+	/* a key freed by its owner while a context still holds it */
+	EVP_PKEY_free(k[11]);
+	assert_non_null(k[11] = avt_key_new("P-384"));
+	sign_verify(k[11], k[9], EVP_sha384(), 48, 3);
+	for (int i = 0; i < 12; i++)
+		EVP_PKEY_free(k[i]);
+}
+
+struct thr {
+	EVP_PKEY	*k;
+	uint8_t		 msg[32];
+	uint8_t		*sig;
+	int		 bad;
+};
+
+static void *
+thr_main(void *arg)
+{
+	struct thr	*t = arg;
+	struct av_err	 e;
+	uint8_t		 h[32], h2[32];
+
+	for (int i = 0; i < 300; i++) {
+		if (av_ecdsa_verify_rs(t->k, EVP_sha256(), t->msg,
+		    sizeof(t->msg), t->sig, 32, t->sig + 32, 32, &e) != 0)
+			t->bad++;
+		av_sha256(t->msg, sizeof(t->msg), h);
+		if (EVP_Digest(t->msg, sizeof(t->msg), h2, NULL, EVP_sha256(),
+		    NULL) != 1 || memcmp(h, h2, 32) != 0)
+			t->bad++;
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct thr	t[4];
+	pthread_t	th[4];
+	EVP_PKEY	*k;
+	size_t		 len;
+
+	(void)state;
+	assert_non_null(k = avt_key_new("P-256"));
+	for (int i = 0; i < 4; i++) {
+		memset(&t[i], 0, sizeof(t[i]));
+		t[i].k = k;
+		memset(t[i].msg, i, sizeof(t[i].msg));
+		assert_non_null(t[i].sig = avt_ecdsa_sign_rs(k, EVP_sha256(),
+		    t[i].msg, sizeof(t[i].msg), &len));
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &t[i]),
+		    0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(t[i].bad, 0);
+		free(t[i].sig);
+	}
+	EVP_PKEY_free(k);
+}
+
+/* ---- SHA-2 ----------------------------------------------------------------- */
+
+static void
+test_digests(void **state)
+{
+	uint8_t		buf[300], a[64], b[64];
+	unsigned int	n;
+
+	(void)state;
+	for (size_t len = 0; len <= sizeof(buf); len += 7) {
+		assert_int_equal(RAND_bytes(buf, sizeof(buf)), 1);
+		av_sha256(buf, len, a);
+		assert_int_equal(EVP_Digest(buf, len, b, &n, EVP_sha256(),
+		    NULL), 1);
+		assert_memory_equal(a, b, 32);
+		av_sha384(buf, len, a);
+		assert_int_equal(EVP_Digest(buf, len, b, &n, EVP_sha384(),
+		    NULL), 1);
+		assert_memory_equal(a, b, 48);
+		av_sha512(buf, len, a);
+		assert_int_equal(EVP_Digest(buf, len, b, &n, EVP_sha512(),
+		    NULL), 1);
+		assert_memory_equal(a, b, 64);
+		assert_int_equal(av_digest(EVP_sha1(), buf, len, a), 0);
+		assert_int_equal(EVP_Digest(buf, len, b, &n, EVP_sha1(),
+		    NULL), 1);
+		assert_memory_equal(a, b, 20);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_memo_basic),
+		cmocka_unit_test(test_memo_evict),
+		cmocka_unit_test(test_parse_cached),
+		cmocka_unit_test(test_chain_identity),
+		cmocka_unit_test(test_ecdsa_contexts),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_digests),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
