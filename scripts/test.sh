@@ -3,7 +3,8 @@
 # every test.  Stages:
 #   1. gcc build with -Werror, full ctest (unit, vectors, fuzz replay, e2e);
 #   2. ASan+UBSan build (separate build dir), full ctest again;
-#   3. if clang is present: libFuzzer build, each fuzz target run for
+#   3. if clang is present: libFuzzer build (clang, -Werror: the library is
+#      warning-clean under both compilers), each fuzz target run for
 #      AV_FUZZ_SECONDS (default 20, less when AV_FUZZ_BUDGET seconds,
 #      default 300, would not cover every target; at least 5) over a copy
 #      of its seeds.
@@ -105,7 +106,7 @@ if [[ " $stages " == *" fuzz "* ]]; then
 		if [ "${#targets[@]}" -eq 0 ]; then
 			echo "no fuzz targets"
 		elif CC=clang cmake -S "$root" -B "$b" -DAV_FUZZ=ON \
-		    -DAV_ASAN=ON -DAV_UBSAN=ON &&
+		    -DAV_ASAN=ON -DAV_UBSAN=ON -DAV_WERROR=ON &&
 		    cmake --build "$b" -j"$jobs" --target "${targets[@]}"; then
 			for t in "${targets[@]}"; do
 				name=${t#fuzz_}
