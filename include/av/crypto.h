@@ -45,6 +45,11 @@ AV_MUST_USE int av_ecdsa_verify_rs_digest(EVP_PKEY *pk, const uint8_t *dgst,
  */
 EVP_PKEY *av_ec_pubkey_from_raw(const char *curve, const uint8_t *p,
     size_t n);
+/*
+ * Whether pk (borrowed, may be NULL) is an EC key on the named curve
+ * ("P-256", "P-384", "P-521"; OpenSSL's names are accepted too).
+ */
+bool	av_ec_is_curve(EVP_PKEY *pk, const char *curve);
 
 /* ---- certificates ----------------------------------------------------- */
 

@@ -350,3 +350,23 @@ av_ec_pubkey_from_raw(const char *curve, const uint8_t *p, size_t n)
 	OSSL_PARAM_BLD_free(bld);
 	return pk;
 }
+
+/*
+ * Whether pk is an EC key on the named curve ("P-256", "P-384", "P-521",
+ * or OpenSSL's names for them).  pk is borrowed and may be NULL.
+ * Explicit-parameter keys have no group name and are never on a curve.
+ */
+bool
+av_ec_is_curve(EVP_PKEY *pk, const char *curve)
+{
+	const char	*want, *have;
+	char		 name[64];
+	size_t		 fs, nl = 0;
+
+	if (pk == NULL || (want = curve_group(curve, &fs)) == NULL ||
+	    !EVP_PKEY_is_a(pk, "EC") ||
+	    EVP_PKEY_get_group_name(pk, name, sizeof(name), &nl) != 1 ||
+	    (have = curve_group(name, &fs)) == NULL)
+		return false;
+	return strcmp(want, have) == 0;
+}

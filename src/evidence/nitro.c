@@ -600,19 +600,6 @@ opt_hex(const struct nitro_opt *o)
 	return o->present ? av_json_hex(o->p, o->n) : json_null();
 }
 
-static bool
-is_p384(EVP_PKEY *pk)
-{
-	char	name[64];
-	size_t	nl = 0;
-
-	if (pk == NULL || !EVP_PKEY_is_a(pk, "EC"))
-		return false;
-	if (EVP_PKEY_get_group_name(pk, name, sizeof(name), &nl) != 1)
-		return false;
-	return strcmp(name, "secp384r1") == 0 || strcmp(name, "P-384") == 0;
-}
-
 /* {"akpub": base64url(p)} into the submod's key attestation. */
 static int
 set_akpub(struct av_submod *sm, const uint8_t *p, size_t n, struct av_err *e)
@@ -760,7 +747,7 @@ nitro_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 	    NULL, e) != 0)
 		return -1;
 	pk = X509_get0_pubkey(d->leaf);
-	if (!is_p384(pk))
+	if (!av_ec_is_curve(pk, "P-384"))
 		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
 		    "aws-nitro: leaf key is not ECDSA P-384");
 	if ((tbs = av_cose_sig_structure(&d->cose, NULL, 0, &tbs_len)) == NULL)

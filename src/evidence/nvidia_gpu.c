@@ -387,19 +387,6 @@ nv_parse(const struct av_evidence *ev, void **out, struct av_err *e)
 
 /* ---- verify: chain, FWID, signature ----------------------------------- */
 
-static bool
-is_p384(EVP_PKEY *pk)
-{
-	char	name[64];
-	size_t	nl = 0;
-
-	if (pk == NULL || !EVP_PKEY_is_a(pk, "EC"))
-		return false;
-	if (EVP_PKEY_get_group_name(pk, name, sizeof(name), &nl) != 1)
-		return false;
-	return strcmp(name, "secp384r1") == 0 || strcmp(name, "P-384") == 0;
-}
-
 /*
  * The leaf's SAN otherName 1.3.6.1.4.1.412.274.1 = "NVIDIA:<chip>:<UEID>"
  * gives the chip ("GH100") and UEID; else the chip is the first word of
@@ -539,7 +526,7 @@ check_signature(struct nv_ev *d, struct av_err *e)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(sk_X509_value(d->certs, 0));
 
-	if (!is_p384(pk))
+	if (!av_ec_is_curve(pk, "P-384"))
 		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
 		    "nvidia-gpu: device key is not ECDSA P-384");
 	if (av_ecdsa_verify_rs(pk, EVP_sha384(), d->rep.raw,

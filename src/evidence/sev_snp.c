@@ -879,19 +879,6 @@ struct snp_policy {
 
 /* ---- verification ----------------------------------------------------- */
 
-static bool
-is_p384(EVP_PKEY *pk)
-{
-	char	name[64];
-	size_t	nl = 0;
-
-	if (pk == NULL || !EVP_PKEY_is_a(pk, "EC"))
-		return false;
-	if (EVP_PKEY_get_group_name(pk, name, sizeof(name), &nl) != 1)
-		return false;
-	return strcmp(name, "secp384r1") == 0 || strcmp(name, "P-384") == 0;
-}
-
 /* The report signature with x's key over the SHA-384 digest. */
 static int
 report_sig_verify(const struct snp_report *rep, const uint8_t dgst[48],
@@ -899,7 +886,7 @@ report_sig_verify(const struct snp_report *rep, const uint8_t dgst[48],
 {
 	EVP_PKEY *pk = X509_get0_pubkey(x);
 
-	if (!is_p384(pk))
+	if (!av_ec_is_curve(pk, "P-384"))
 		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
 		    "sev-snp: VCEK/VLEK key is not ECDSA P-384");
 	if (av_ecdsa_verify_rs_digest(pk, dgst, 48, rep->sig_r, SNP_P384_LEN,

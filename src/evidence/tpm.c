@@ -372,19 +372,13 @@ tpm_public_to_pkey(const TPMT_PUBLIC *pub, EVP_PKEY **out, struct av_err *e)
 static int
 check_pkey(EVP_PKEY *pk, struct av_err *e)
 {
-	char	 grp[32];
-	size_t	 glen;
-
 	if (EVP_PKEY_is_a(pk, "RSA")) {
 		if (EVP_PKEY_get_bits(pk) < TPM_MIN_RSA_BITS)
 			return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,
 			    "tpm: AK is an RSA key under 2048 bits");
 		return 0;
 	}
-	if (EVP_PKEY_is_a(pk, "EC") &&
-	    EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME,
-	    grp, sizeof(grp), &glen) == 1 &&
-	    (strcmp(grp, "prime256v1") == 0 || strcmp(grp, "secp384r1") == 0))
+	if (av_ec_is_curve(pk, "P-256") || av_ec_is_curve(pk, "P-384"))
 		return 0;
 	ERR_clear_error();
 	return AV_FAIL(e, AV_E_UNSUPPORTED_ALG,

@@ -294,6 +294,34 @@ test_ec_pubkey_from_raw(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* av_ec_is_curve: NIST and OpenSSL curve names; RSA, Ed25519, NULL. */
+static void
+test_ec_is_curve(void **state)
+{
+	EVP_PKEY	*p256, *p384, *rsa, *ed;
+
+	(void)state;
+	assert_non_null(p256 = avt_key_new("P-256"));
+	assert_non_null(p384 = avt_key_new("P-384"));
+	assert_non_null(rsa = avt_key_new("RSA-2048"));
+	assert_non_null(ed = avt_key_new("ED25519"));
+	assert_true(av_ec_is_curve(p384, "P-384"));
+	assert_true(av_ec_is_curve(p384, "secp384r1"));
+	assert_false(av_ec_is_curve(p384, "P-256"));
+	assert_true(av_ec_is_curve(p256, "P-256"));
+	assert_true(av_ec_is_curve(p256, "prime256v1"));
+	assert_false(av_ec_is_curve(p256, "P-384"));
+	assert_false(av_ec_is_curve(p256, "brainpool"));
+	assert_false(av_ec_is_curve(p256, NULL));
+	assert_false(av_ec_is_curve(rsa, "P-256"));
+	assert_false(av_ec_is_curve(ed, "P-256"));
+	assert_false(av_ec_is_curve(NULL, "P-384"));
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(p256);
+}
+
 /* ---- X.509 parsing ------------------------------------------------------ */
 
 static void
@@ -1305,6 +1333,7 @@ main(void)
 		cmocka_unit_test(test_ecdsa_p384),
 		cmocka_unit_test(test_ecdsa_wrong_key),
 		cmocka_unit_test(test_ec_pubkey_from_raw),
+		cmocka_unit_test(test_ec_is_curve),
 		cmocka_unit_test(test_x509_parse),
 		cmocka_unit_test(test_builtin_pins),
 		cmocka_unit_test(test_chain_good_ec),
