@@ -82,5 +82,12 @@ void	av_submod_fail(struct av_submod *, const struct av_err *);
 void	av_submod_tv(struct av_submod *, enum av_tv cat, int value);
 /* Whether any reason has been recorded with a contraindicated severity. */
 bool	av_submod_failed(const struct av_submod *);
+/*
+ * Record the key the evidence attests (EAR ear.veraison.key-attestation):
+ * sm->key_attestation = {"akpub": base64url of p[0..n)}, replacing any
+ * earlier one.  Returns 0, or -1 when out of memory (sm unchanged).
+ */
+int	av_submod_key_attestation(struct av_submod *, const uint8_t *p,
+	    size_t n);
 
 #endif

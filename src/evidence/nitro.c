@@ -604,17 +604,8 @@ opt_hex(const struct nitro_opt *o)
 static int
 set_akpub(struct av_submod *sm, const uint8_t *p, size_t n, struct av_err *e)
 {
-	char	*b64;
-	json_t	*ka;
-
-	if ((b64 = av_b64url_encode(p, n)) == NULL ||
-	    (ka = json_pack("{s:s}", "akpub", b64)) == NULL) {
-		free(b64);
+	if (av_submod_key_attestation(sm, p, n) != 0)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-	}
-	free(b64);
-	json_decref(sm->key_attestation);
-	sm->key_attestation = ka;
 	return 0;
 }
 

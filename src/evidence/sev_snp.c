@@ -1290,7 +1290,6 @@ check_binding(struct snp_ev *d, const struct av_ctx *ctx,
 	uint8_t			*cat = NULL;
 	size_t			 clen;
 	bool			 have, ok_sha = false, ok_raw = false;
-	char			*b64;
 
 	if (ctx->nonce == NULL) {
 		if (ctx->nonce_required)
@@ -1319,12 +1318,10 @@ check_binding(struct snp_ev *d, const struct av_ctx *ctx,
 	}
 	if (ok_sha) {
 		d->binding = "sha512(nonce||runtime_data)";
-		if (ctx->runtime_data_len > 0 && (b64 = av_b64url_encode(
-		    ctx->runtime_data, ctx->runtime_data_len)) != NULL) {
-			json_decref(sm->key_attestation);
-			sm->key_attestation = json_pack("{s:s}", "akpub", b64);
-			free(b64);
-		}
+		/* out of memory: no key attestation */
+		if (ctx->runtime_data_len > 0)
+			(void)av_submod_key_attestation(sm, ctx->runtime_data,
+			    ctx->runtime_data_len);
 		return;
 	}
 	if (ok_raw) {

@@ -905,7 +905,6 @@ tpm_check_nonce(struct tpm_ev *ev, const struct av_ctx *ctx,
     struct av_submod *sm)
 {
 	bool	bound = true;
-	char	*b64;
 
 	if (ctx->nonce == NULL || ctx->nonce_len == 0) {
 		if (ctx->nonce_required)
@@ -937,13 +936,10 @@ tpm_check_nonce(struct tpm_ev *ev, const struct av_ctx *ctx,
 		return;
 	}
 	ev->nonce_checked = true;
-	if (ctx->runtime_data != NULL && bound &&
-	    (b64 = av_b64url_encode(ctx->runtime_data,
-	    ctx->runtime_data_len)) != NULL) {
-		json_decref(sm->key_attestation);
-		sm->key_attestation = json_pack("{s:s}", "akpub", b64);
-		free(b64);
-	}
+	/* out of memory: no key attestation */
+	if (ctx->runtime_data != NULL && bound)
+		(void)av_submod_key_attestation(sm, ctx->runtime_data,
+		    ctx->runtime_data_len);
 }
 
 /* ---- AK trust ---------------------------------------------------------- */

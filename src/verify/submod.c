@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "av/codec.h"
 #include "av/result.h"
 
 const char *
@@ -171,4 +172,26 @@ bool
 av_submod_failed(const struct av_submod *sm)
 {
 	return sm->status == AV_STATUS_CONTRAINDICATED;
+}
+
+/*
+ * The attested key as {"akpub": base64url} (draft-fv-rats-ear
+ * ear.veraison.key-attestation).  p is borrowed.  Returns 0, or -1 when
+ * out of memory, leaving the submod as it was.
+ */
+int
+av_submod_key_attestation(struct av_submod *sm, const uint8_t *p, size_t n)
+{
+	char	*b64;
+	json_t	*ka;
+
+	if ((b64 = av_b64url_encode(p, n)) == NULL)
+		return -1;
+	ka = json_pack("{s:s}", "akpub", b64);
+	free(b64);
+	if (ka == NULL)
+		return -1;
+	json_decref(sm->key_attestation);
+	sm->key_attestation = ka;
+	return 0;
 }

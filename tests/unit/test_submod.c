@@ -81,12 +81,33 @@ test_fatal_error(void **state)
 	assert_int_equal(av_code_from_str("nope"), AV_E__COUNT);
 }
 
+/* The attested key: {"akpub": base64url}, the latest one wins. */
+static void
+test_key_attestation(void **state)
+{
+	static const uint8_t	 k1[] = { 0xfb, 0xff, 0x00 }, k2[] = "key";
+	struct av_submod	 sm;
+
+	(void)state;
+	assert_int_equal(av_submod_init(&sm, "cpu"), 0);
+	assert_null(sm.key_attestation);
+	assert_int_equal(av_submod_key_attestation(&sm, k1, sizeof(k1)), 0);
+	assert_string_equal(json_string_value(json_object_get(
+	    sm.key_attestation, "akpub")), "-_8A");
+	assert_int_equal(json_object_size(sm.key_attestation), 1);
+	assert_int_equal(av_submod_key_attestation(&sm, k2, 3), 0);
+	assert_string_equal(json_string_value(json_object_get(
+	    sm.key_attestation, "akpub")), "a2V5");
+	av_submod_cleanup(&sm);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reasons_and_vector),
 		cmocka_unit_test(test_fatal_error),
+		cmocka_unit_test(test_key_attestation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
