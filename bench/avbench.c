@@ -16,6 +16,7 @@
  *   snp        cached VCEK chain and CRL: 1 P-384 verification
  *   tdx        cached PCK chain and collateral (in the request):
  *              2 P-256 verifications (QE report, quote)
+ *   tdx-fresh  the same with 64 quotes of different report_data in turn
  *   tpm-rsa    enrolled RSA-2048 AK, RSASSA SHA-256: 1 RSA-2048 verification
  *   tpm-p256   enrolled P-256 AK, ECDSA SHA-256: 1 P-256 verification
  *
@@ -27,9 +28,11 @@
  * (bench/callgrind.sh reads the dumps).
  *
  * --bodies DIR writes, for the HTTP benchmarks (bench/tdx.sh), each
- * platform's request body (<platform>.body, one line), policy
- * (policies/bench-<platform>.json) and trust anchors (trust/<platform>/),
- * made around the current time, and exits.
+ * platform's request bodies (<platform>.body, one a line; and
+ * <platform>-invalid.body, a request that must be contraindicated, where
+ * the platform has one), policy (policies/bench-<platform>.json) and
+ * trust anchors (trust/<platform>/), made around the current time, and
+ * exits.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -72,6 +75,7 @@
 #endif
 
 #define DAY	86400LL
+#define FX_MAX_REQ	64	/* distinct requests per platform */
 #define YEAR	(365 * DAY)
 
 /* The verifications openssl speed prices. */
@@ -90,10 +94,15 @@ struct fixture {
 	const char		*what;		/* what the floor counts */
 	struct av_trust		*trust;		/* owned */
 	struct av_policy	*pol;		/* owned */
-	struct av_request	*req;		/* owned */
-	json_t			*body;		/* owned: the request body */
+	struct av_request	*req[FX_MAX_REQ];	/* owned */
+	size_t			 nreq;		/* requests, used in turn */
+	json_t			*bodies;	/* owned: their bodies */
+	json_t			*bad;		/* owned: a body that must be
+						   contraindicated, or NULL */
+	char			*nonce;		/* owned: base64, or NULL */
 	json_t			*policy_doc;	/* owned */
 	STACK_OF(X509)		*anchors;	/* owned: operator anchors */
+	const char		*platform;	/* of the anchors */
 	int64_t			 now;
 };
 
@@ -159,20 +168,40 @@ policy_doc(const char *platform, const char *name, json_t *section)
 	    "evidence", platform, section), "policy");
 }
 
-/* Compile f->policy_doc, parse f->body into f->req. */
+/* The request body for item (stolen), with the policy and the nonce. */
+static json_t *
+body_of(struct fixture *f, json_t *item)
+{
+	json_t *body = json_object();
+
+	json_object_set_new(body, "evidence", json_pack("[o]", item));
+	json_object_set_new(body, "policy", json_string(json_string_value(
+	    json_object_get(f->policy_doc, "id"))));
+	if (f->nonce != NULL)
+		json_object_set_new(body, "nonce", json_string(f->nonce));
+	return body;
+}
+
+/*
+ * Add a request for item (stolen): its body to f->bodies, its parsed
+ * form to f->req.  Compiles f->policy_doc the first time.
+ */
 static void
 finish(struct fixture *f, json_t *item)
 {
 	struct av_policy_err	 perr = { 0 };
 	struct av_err		 e = { 0 };
+	json_t			*body = body_of(f, item);
 
-	json_object_set_new(f->body, "evidence", json_pack("[o]", item));
-	json_object_set_new(f->body, "policy", json_string(json_string_value(
-	    json_object_get(f->policy_doc, "id"))));
-	if (av_policy_compile(f->policy_doc, &f->pol, &perr) != 0)
+	if (f->nreq == FX_MAX_REQ)
+		die("%s: too many requests", f->name);
+	if (f->pol == NULL && av_policy_compile(f->policy_doc, &f->pol,
+	    &perr) != 0)
 		die("%s policy: %s: %s", f->name, perr.path, perr.reason);
-	if (av_request_from_json(f->body, &f->req, &e) != 0)
+	if (av_request_from_json(body, &f->req[f->nreq], &e) != 0)
 		die("%s request: %s", f->name, e.reason);
+	f->nreq++;
+	json_array_append_new(f->bodies, body);
 }
 
 static void
@@ -180,6 +209,7 @@ anchor(struct fixture *f, const char *platform, X509 *x)
 {
 	if (av_trust_add_anchor(f->trust, platform, x) != 0)
 		die("%s: trust anchor", f->name);
+	f->platform = platform;
 	if (f->anchors == NULL)
 		f->anchors = need(sk_X509_new_null(), "stack");
 	if (X509_up_ref(x) != 1 || sk_X509_push(f->anchors, x) <= 0)
@@ -312,8 +342,13 @@ fx_snp(struct fixture *f)
 
 /* ---- tdx: quote v4 with every collateral document in the request ------- */
 
+/*
+ * nquotes quotes of one TD on one platform, differing in report_data (as
+ * quotes bound to fresh nonces do); all with the same PCK chain and
+ * collateral.  Also a quote whose signature does not verify (f->bad).
+ */
 static void
-fx_tdx(struct fixture *f)
+fx_tdx(struct fixture *f, int nquotes)
 {
 	struct avt_tdx			*t;
 	struct avt_tdx_quote_spec	 qs;
@@ -322,7 +357,6 @@ fx_tdx(struct fixture *f)
 	char				*tcb, *qe, *pck_crl, *root_crl;
 	uint8_t				*q;
 	size_t				 n;
-	json_t				*it;
 
 	f->alg = ALG_P256;
 	f->nverify = 2;
@@ -332,18 +366,29 @@ fx_tdx(struct fixture *f)
 	avt_tdx_quote_spec_init(&qs);
 	avt_tdx_tcb_spec_init(&ts, t);
 	avt_tdx_qe_spec_init(&es, t);
-	q = need(avt_tdx_quote(t, &qs, &n), "TDX quote");
 	tcb = need(avt_tdx_tcb_info(t, &ts), "TCB info");
 	qe = need(avt_tdx_qe_identity(t, &es), "QE identity");
 	pck_crl = need(avt_tdx_pck_crl_pem(t, f->now - DAY, f->now + 29 * DAY,
 	    NULL, 0), "PCK CRL");
 	root_crl = need(avt_tdx_root_crl_pem(t, f->now - DAY,
 	    f->now + 300 * DAY, NULL, 0), "root CRL");
-	it = need(avt_tdx_item(t, q, n, tcb, qe, pck_crl, root_crl), "item");
 	f->policy_doc = policy_doc("tdx", f->name, json_pack("{s:[o]}",
 	    "mrtd", jhex(qs.mrtd, 48)));
-	finish(f, it);
-	free(q);
+	for (int i = 0; i <= nquotes; i++) {
+		json_t *it;
+
+		qs.report_data[0] = (uint8_t)i;
+		qs.report_data[1] = (uint8_t)(i >> 8);
+		qs.corrupt_quote_sig = (i == nquotes);
+		q = need(avt_tdx_quote(t, &qs, &n), "TDX quote");
+		it = need(avt_tdx_item(t, q, n, tcb, qe, pck_crl, root_crl),
+		    "item");
+		if (i < nquotes)
+			finish(f, it);
+		else
+			f->bad = body_of(f, it);
+		free(q);
+	}
 	free(tcb);
 	free(qe);
 	free(pck_crl);
@@ -402,7 +447,7 @@ fx_tpm(struct fixture *f, bool rsa)
 	sec = json_pack("{s:[o], s:{s:{s:[o]}}}", "enrolled_aks", jhex(h, 32),
 	    "pcrs", "sha256", "0", jhex(pcrs.v[AVT_SHA256][0], 32));
 	f->policy_doc = policy_doc("tpm", f->name, sec);
-	set_str(f->body, "nonce", b64(nonce, sizeof(nonce)));
+	f->nonce = b64(nonce, sizeof(nonce));
 	finish(f, it);
 	free(msg);
 	free(sig);
@@ -411,7 +456,7 @@ fx_tpm(struct fixture *f, bool rsa)
 }
 
 static const char *const all_platforms[] = {
-	"nitro", "snp", "tdx", "tpm-rsa", "tpm-p256", NULL
+	"nitro", "snp", "tdx", "tdx-fresh", "tpm-rsa", "tpm-p256", NULL
 };
 
 static void
@@ -421,13 +466,15 @@ fixture_make(struct fixture *f, const char *name, int64_t now)
 	f->name = name;
 	f->now = now;
 	f->trust = need(av_trust_new(), "trust");
-	f->body = json_object();
+	f->bodies = json_array();
 	if (strcmp(name, "nitro") == 0)
 		fx_nitro(f);
 	else if (strcmp(name, "snp") == 0)
 		fx_snp(f);
 	else if (strcmp(name, "tdx") == 0)
-		fx_tdx(f);
+		fx_tdx(f, 1);
+	else if (strcmp(name, "tdx-fresh") == 0)
+		fx_tdx(f, FX_MAX_REQ);
 	else if (strcmp(name, "tpm-rsa") == 0)
 		fx_tpm(f, true);
 	else if (strcmp(name, "tpm-p256") == 0)
@@ -441,8 +488,11 @@ fixture_cleanup(struct fixture *f)
 {
 	av_trust_free(f->trust);
 	av_policy_free(f->pol);
-	av_request_free(f->req);
-	json_decref(f->body);
+	for (size_t i = 0; i < f->nreq; i++)
+		av_request_free(f->req[i]);
+	json_decref(f->bodies);
+	json_decref(f->bad);
+	free(f->nonce);
 	json_decref(f->policy_doc);
 	sk_X509_pop_free(f->anchors, X509_free);
 }
@@ -468,15 +518,16 @@ wall_seconds(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One verification; dies unless the verdict is affirming. */
+/* Verification k; dies unless the verdict is affirming. */
 static void
-verify_once(const struct fixture *f)
+verify_once(const struct fixture *f, unsigned long k)
 {
 	struct av_env		 env = { .now = f->now, .trust = f->trust };
 	struct av_result	*res = NULL;
 	struct av_err		 e = { 0 };
 
-	if (av_verify_request(&env, f->req, f->pol, &res, &e) != 0)
+	if (av_verify_request(&env, f->req[k % f->nreq], f->pol, &res,
+	    &e) != 0)
 		die("%s: %s", f->name, e.reason);
 	if (res->status != AV_STATUS_AFFIRMING) {
 		json_t	*j = av_result_json(res, NULL);
@@ -493,7 +544,8 @@ struct run {
 };
 
 /*
- * Verify f->req n times (n > 0) or for at least secs of CPU time.
+ * Verify f's requests in turn n times (n > 0) or for at least secs of
+ * CPU time.
  * Kept out of line so callgrind and perf name it.
  */
 static __attribute__((noinline)) void
@@ -504,7 +556,7 @@ bench_loop_verify(const struct fixture *f, unsigned long n, double secs,
 
 	r->iters = 0;
 	for (;;) {
-		verify_once(f);
+		verify_once(f, r->iters);
 		r->iters++;
 		if (n > 0) {
 			if (r->iters >= n)
@@ -646,20 +698,29 @@ write_bodies(const struct fixture *f, const char *dir)
 	snprintf(path, sizeof(path), "%s/policies/bench-%s.json", dir, f->name);
 	if (json_dump_file(f->policy_doc, path, JSON_INDENT(1)) != 0)
 		die("write %s", path);
-	snprintf(path, sizeof(path), "%s/%s.body", dir, f->name);
-	s = need(json_dumps(f->body, JSON_COMPACT), "body");
-	if ((fp = fopen(path, "w")) == NULL)
-		die("write %s", path);
-	fprintf(fp, "%s\n", s);
-	fclose(fp);
-	free(s);
+	for (int bad = 0; bad <= 1; bad++) {
+		const json_t	*list = bad ? NULL : f->bodies;
+		size_t		 nb = bad ? (f->bad != NULL) : f->nreq;
+
+		if (nb == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s%s.body", dir, f->name,
+		    bad ? "-invalid" : "");
+		if ((fp = fopen(path, "w")) == NULL)
+			die("write %s", path);
+		for (size_t i = 0; i < nb; i++) {
+			s = need(json_dumps(bad ? f->bad : json_array_get(list,
+			    i), JSON_COMPACT), "body");
+			fprintf(fp, "%s\n", s);
+			free(s);
+		}
+		if (fclose(fp) != 0)
+			die("write %s", path);
+	}
 	for (int i = 0; i < sk_X509_num(f->anchors); i++) {
 		X509		*x = sk_X509_value(f->anchors, i);
-		const char	*plat;
+		const char	*plat = f->platform;
 
-		plat = strcmp(f->name, "nitro") == 0 ? "aws-nitro" :
-		    strcmp(f->name, "snp") == 0 ? "sev-snp" :
-		    strncmp(f->name, "tpm", 3) == 0 ? "tpm" : f->name;
 		snprintf(path, sizeof(path), "%s/trust/%s", dir, plat);
 		mkdirs(path);
 		snprintf(path, sizeof(path), "%s/trust/%s/bench-%s-%d.pem",
@@ -678,7 +739,8 @@ usage(void)
 	    "[-t CPU_SECONDS] [-n ITERATIONS] [-r ROUNDS] [-w WARMUP]\n"
 	    "                    [-s SPEED_SECONDS]"
 	    " [--no-speed] [-j FILE] [--bodies DIR]\n"
-	    "platforms: nitro snp tdx tpm-rsa tpm-p256 (default: all)\n");
+	    "platforms: nitro snp tdx tdx-fresh tpm-rsa tpm-p256 (default: "
+	    "all)\n");
 	exit(64);
 }
 
