@@ -12,7 +12,9 @@
  *
  * Keys are the input bytes themselves (a copy is kept and compared with
  * memcmp), found through a 64-bit hash; a hash collision costs a compare,
- * never a wrong answer.  Only successful parses are remembered.
+ * never a wrong answer.  Only successful parses are remembered.  When a
+ * memo is full, a clock hand evicts entries not hit since it last passed
+ * (a second chance for what every request shares).
  */
 #ifndef AV_MEMO_H
 #define AV_MEMO_H
@@ -33,7 +35,7 @@ struct av_memo {
 	void			*(*ref)(void *);  /* new reference or NULL */
 	void			 (*unref)(void *);
 	struct av_memo_ent	*slot[AV_MEMO_SLOTS];	/* owned; guarded */
-	size_t			 next;			/* guarded: FIFO */
+	size_t			 next;			/* guarded: clock hand */
 	size_t			 bytes;			/* guarded */
 	unsigned long		 hits, misses;		/* guarded */
 };

@@ -17,6 +17,7 @@ struct av_memo_ent {
 	size_t		 an, bn;
 	uint8_t		*key;		/* owned: a || b */
 	void		*obj;		/* one reference owned here */
+	bool		 used;		/* hit since the clock hand passed */
 };
 
 /* 64-bit hash of p[0..n) into h: 8 bytes a step, not cryptographic. */
@@ -87,6 +88,7 @@ av_memo_get(struct av_memo *m, uint8_t tag, const void *a, size_t an,
 	for (size_t i = 0; i < AV_MEMO_SLOTS; i++)
 		if (ent_is(m->slot[i], h, tag, a, an, b, bn)) {
 			obj = m->ref(m->slot[i]->obj);
+			m->slot[i]->used = true;
 			break;
 		}
 	if (obj != NULL)
@@ -138,12 +140,20 @@ av_memo_put(struct av_memo *m, uint8_t tag, const void *a, size_t an,
 			return;
 		}
 	/*
-	 * Slots form a ring, oldest at next: evict from there until the slot
-	 * is free and the bytes fit (an empty memo always fits one key).
+	 * The slots form a clock: from the hand, an entry hit since the hand
+	 * last passed gets a second chance (so the chain and collateral every
+	 * request shares outlive a stream of one-off leaves), others are
+	 * evicted until the slot is free and the bytes fit (an empty memo
+	 * always fits one key).  At most two turns.
 	 */
-	for (size_t i = 0; i < AV_MEMO_SLOTS; i++) {
+	for (size_t i = 0; i < 2 * AV_MEMO_SLOTS; i++) {
 		struct av_memo_ent *v = m->slot[m->next];
 
+		if (v != NULL && v->used && i < AV_MEMO_SLOTS) {
+			v->used = false;
+			m->next = (m->next + 1) % AV_MEMO_SLOTS;
+			continue;
+		}
 		if (v != NULL) {
 			m->bytes -= v->an + v->bn;
 			m->slot[m->next] = NULL;

@@ -135,6 +135,28 @@ test_memo_evict(void **state)
 	av_memo_flush(&M);
 	assert_int_equal(live, 0);
 
+	/* an entry hit since the clock hand passed gets a second chance */
+	for (k = 0; k < AV_MEMO_SLOTS; k++) {
+		o = obj_new(k);
+		av_memo_put(&M, 'c', &k, sizeof(k), NULL, 0, o);
+		obj_unref(o);
+	}
+	k = 0;
+	assert_non_null(g = av_memo_get(&M, 'c', &k, sizeof(k), NULL, 0));
+	obj_unref(g);
+	k = AV_MEMO_SLOTS;
+	o = obj_new(k);
+	av_memo_put(&M, 'c', &k, sizeof(k), NULL, 0, o);
+	obj_unref(o);
+	k = 0;
+	assert_non_null(g = av_memo_get(&M, 'c', &k, sizeof(k), NULL, 0));
+	obj_unref(g);
+	k = 1;
+	assert_null(av_memo_get(&M, 'c', &k, sizeof(k), NULL, 0));
+	assert_int_equal(live, AV_MEMO_SLOTS);
+	av_memo_flush(&M);
+	assert_int_equal(live, 0);
+
 	/* by bytes: at most AV_MEMO_MAX_BYTES of keys */
 	assert_non_null(big = calloc(1, AV_MEMO_MAX_KEY + 1));
 	for (k = 0; k < 10; k++) {
