@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 
 #include "av/backend.h"
+#include "av/binding.h"
 #include "av/codec.h"
 #include "av/crypto.h"
 #include "av/policy.h"
@@ -321,7 +322,8 @@ parse_cabundle(const cbor_item_t *a, struct nitro_doc *d, struct av_err *e)
 		if (cl == 0 || cl > NITRO_MAX_CERT)
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "aws-nitro: cabundle certificate not 1..1024 bytes");
-		if ((x = av_x509_from_der(c, cl)) == NULL)
+		/* shared: the bundle repeats in every document */
+		if ((x = av_x509_from_der_cached(c, cl)) == NULL)
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "aws-nitro: cabundle entry not a DER certificate");
 		if (sk_X509_push(d->bundle, x) <= 0) {
@@ -563,7 +565,8 @@ parse_common(const struct av_evidence *ev, bool tpm, void **out,
 	}
 	if (parse_payload(d, tpm, e) != 0)
 		goto out;
-	if ((d->leaf = av_x509_from_der(d->cert, d->cert_len)) == NULL) {
+	if ((d->leaf = av_x509_from_der_cached(d->cert, d->cert_len)) ==
+	    NULL) {
 		AV_FAIL(e, AV_E_MALFORMED,
 		    "aws-nitro: certificate is not a DER certificate");
 		goto out;
@@ -609,23 +612,22 @@ set_akpub(struct av_submod *sm, const uint8_t *p, size_t n, struct av_err *e)
 	return 0;
 }
 
-/* h = SHA-512(nonce || runtime_data); false on an OpenSSL failure. */
-static bool
-binding_digest(const struct av_ctx *ctx, uint8_t h[64])
+/* An optional byte string's bytes: NULL when absent, never when present. */
+static const uint8_t *
+opt_bytes(const struct nitro_opt *o)
 {
-	EVP_MD_CTX	*m;
-	unsigned int	 hl = 0;
-	bool		 ok;
-
-	if ((m = EVP_MD_CTX_new()) == NULL)
-		return false;
-	ok = EVP_DigestInit_ex(m, EVP_sha512(), NULL) == 1 &&
-	    EVP_DigestUpdate(m, ctx->nonce, ctx->nonce_len) == 1 &&
-	    EVP_DigestUpdate(m, ctx->runtime_data, ctx->runtime_data_len) == 1 &&
-	    EVP_DigestFinal_ex(m, h, &hl) == 1 && hl == 64;
-	EVP_MD_CTX_free(m);
-	return ok;
+	if (!o->present)
+		return NULL;
+	return o->p != NULL ? o->p : (const uint8_t *)"";
 }
+
+/* The nonce field against the request nonce (src/verify/binding.c). */
+static const struct av_binding_rule nitro_nonce_rule = {
+	.claim = "nonce",
+	.forms = AV_BIND_EQUAL,
+	.forms_rt = AV_BIND_EQUAL,
+	.nonce_msg = "aws-nitro: document nonce differs from the request nonce",
+};
 
 /*
  * Nonce binding (docs/platforms/aws-nitro.md "Binding"), recorded as
@@ -639,49 +641,35 @@ static int
 check_binding(struct nitro_doc *d, const struct av_ctx *ctx,
     struct av_submod *sm, struct av_err *e)
 {
-	uint8_t	h[64];
-	bool	nonce_ok;
+	struct av_binding	ud, nf;
 
 	d->binding = NULL;
-	if (ctx->nonce == NULL) {
-		if (ctx->nonce_required)
-			av_submod_reason(sm, AV_E_NONCE,
-			    AV_STATUS_CONTRAINDICATED, "nonce", NULL, NULL,
-			    "the policy requires a nonce and the request has "
-			    "none");
+	if (!av_binding_has_nonce(ctx, &nitro_nonce_rule, sm))
 		return 0;
-	}
-	nonce_ok = d->nonce.present && d->nonce.n == ctx->nonce_len &&
-	    av_memeq_ct(d->nonce.p, ctx->nonce, ctx->nonce_len);
 	if (ctx->runtime_data == NULL) {
-		if (nonce_ok)
+		if (av_binding_check(ctx, opt_bytes(&d->nonce), d->nonce.n,
+		    &nitro_nonce_rule, sm, &nf))
 			d->binding = "nonce";
-		else
-			av_submod_reason(sm, AV_E_NONCE,
-			    AV_STATUS_CONTRAINDICATED, "nonce",
-			    av_json_hex(ctx->nonce, ctx->nonce_len),
-			    opt_hex(&d->nonce),
-			    "aws-nitro: document nonce differs from the "
-			    "request nonce");
 		return 0;
 	}
-	if (!binding_digest(ctx, h)) {
+	if (av_binding_match(ctx, opt_bytes(&d->user_data), d->user_data.n,
+	    AV_BIND_SHA512, 0, &ud) != 0) {
 		av_submod_reason(sm, AV_E_INTERNAL, AV_STATUS_CONTRAINDICATED,
 		    "user_data", NULL, NULL, "internal error");
 		return 0;
 	}
-	if (d->user_data.present && d->user_data.n == sizeof(h) &&
-	    av_memeq_ct(d->user_data.p, h, sizeof(h))) {
+	if (ud.matched & AV_BIND_SHA512) {
 		d->binding = "sha512(nonce||runtime_data)";
 		return set_akpub(sm, ctx->runtime_data, ctx->runtime_data_len,
 		    e);
 	}
-	if (nonce_ok) {
+	if (av_binding_match(ctx, opt_bytes(&d->nonce), d->nonce.n,
+	    AV_BIND_EQUAL, 0, &nf) == 0 && (nf.matched & AV_BIND_EQUAL)) {
 		d->binding = "nonce";
 		return 0;
 	}
 	av_submod_reason(sm, AV_E_BINDING, AV_STATUS_CONTRAINDICATED,
-	    "user_data", av_json_hex(h, sizeof(h)),
+	    "user_data", av_json_hex(ud.sha512, sizeof(ud.sha512)),
 	    opt_hex(&d->user_data),
 	    "aws-nitro: neither user_data = SHA-512(nonce || runtime_data) "
 	    "nor nonce = the request nonce");

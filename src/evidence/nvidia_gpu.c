@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "av/backend.h"
+#include "av/binding.h"
 #include "av/codec.h"
 #include "av/collateral.h"
 #include "av/crypto.h"
@@ -537,48 +538,43 @@ check_signature(struct nv_ev *d, struct av_err *e)
 	return 0;
 }
 
-/* The report's nonce against the request's, as the policy says. */
+/*
+ * The report's nonce against the request's, as the policy says: equal,
+ * the request nonce's first 32 bytes, or SHA-256(nonce); runtime data
+ * takes no part (src/verify/binding.c).
+ */
 static void
 check_nonce(struct nv_ev *d, const struct av_ctx *ctx,
     const struct nv_policy *pol, struct av_submod *sm)
 {
-	enum nv_nonce	 rule = pol != NULL ? pol->nonce : NV_NONCE_EQUAL;
-	uint8_t		 h[32];
-	bool		 ok = false;
+	struct av_binding_rule	 r = {
+		.claim = "nonce",
+		.flags = AV_BIND_F_IGNORE_RT,
+		.nonce_msg = "nvidia-gpu: the report's nonce is not the "
+		    "request nonce",
+	};
+	struct av_binding	 b;
+	const char		*name;
 
-	if (ctx->nonce == NULL) {
-		if (ctx->nonce_required)
-			av_submod_reason(sm, AV_E_NONCE,
-			    AV_STATUS_CONTRAINDICATED, "nonce", NULL, NULL,
-			    "the policy requires a nonce and the request has "
-			    "none");
-		return;
-	}
-	switch (rule) {
+	switch (pol != NULL ? pol->nonce : NV_NONCE_EQUAL) {
 	case NV_NONCE_PREFIX:
-		ok = ctx->nonce_len >= NV_NONCE_LEN &&
-		    av_memeq_ct(ctx->nonce, d->rep.nonce, NV_NONCE_LEN);
-		d->nonce_rule = "prefix";
+		r.forms = AV_BIND_PREFIX;
+		name = "prefix";
 		break;
 	case NV_NONCE_SHA256:
-		av_sha256(ctx->nonce, ctx->nonce_len, h);
-		ok = av_memeq_ct(h, d->rep.nonce, NV_NONCE_LEN);
-		d->nonce_rule = "sha256(nonce)";
+		r.forms = AV_BIND_SHA256;
+		name = "sha256(nonce)";
 		break;
 	case NV_NONCE_EQUAL:
 	default:
-		ok = ctx->nonce_len == NV_NONCE_LEN &&
-		    av_memeq_ct(ctx->nonce, d->rep.nonce, NV_NONCE_LEN);
-		d->nonce_rule = "equal";
+		r.forms = AV_BIND_EQUAL;
+		name = "equal";
 		break;
 	}
-	if (ok)
-		return;
-	d->nonce_rule = NULL;
-	av_submod_reason(sm, AV_E_NONCE, AV_STATUS_CONTRAINDICATED, "nonce",
-	    av_json_hex(ctx->nonce, ctx->nonce_len),
-	    av_json_hex(d->rep.nonce, NV_NONCE_LEN),
-	    "nvidia-gpu: the report's nonce is not the request nonce");
+	if (av_binding_check(ctx, d->rep.nonce, NV_NONCE_LEN, &r, sm, &b))
+		d->nonce_rule = name;
+	else if (b.nonce)
+		d->nonce_rule = NULL;
 }
 
 /* ---- verify: OCSP ----------------------------------------------------- */

@@ -31,6 +31,7 @@
 #include <openssl/x509v3.h>
 
 #include "av/backend.h"
+#include "av/binding.h"
 #include "av/codec.h"
 #include "av/collateral.h"
 #include "av/crypto.h"
@@ -1278,67 +1279,52 @@ binding_target(const struct snp_ev *d, uint8_t out[64])
 /*
  * Nonce binding (docs/platforms/sev-snp.md "Binding"): the target must
  * equal SHA-512(nonce || runtime_data) or the nonce zero-padded to 64
- * bytes, as the policy's "report_data" rule says (default: either).
- * Mismatches are recorded as reasons.
+ * bytes, as the policy's "report_data" rule says (default: either, with
+ * or without runtime data).  Empty runtime data counts as none; under
+ * the "nonce" rule runtime data takes no part.  Mismatches are recorded
+ * as reasons (src/verify/binding.c).
  */
 static void
 check_binding(struct snp_ev *d, const struct av_ctx *ctx,
     const struct snp_policy *pol, struct av_submod *sm)
 {
-	enum snp_bind_rule	 rule = pol != NULL ? pol->bind : SNP_BIND_ANY;
-	uint8_t			 tgt[64], h[64], pad[64];
-	uint8_t			*cat = NULL;
-	size_t			 clen;
-	bool			 have, ok_sha = false, ok_raw = false;
+	struct av_binding_rule	 r = {
+		.claim = "report_data",
+		.flags = AV_BIND_F_EMPTY_RT,
+		.nonce_msg = "sev-snp: REPORT_DATA does not carry the request "
+		    "nonce",
+		.binding_msg = "sev-snp: REPORT_DATA does not bind the nonce "
+		    "and runtime_data",
+	};
+	struct av_binding	 b;
+	uint8_t			 tgt[64];
+	bool			 have;
 
-	if (ctx->nonce == NULL) {
-		if (ctx->nonce_required)
-			av_submod_reason(sm, AV_E_NONCE,
-			    AV_STATUS_CONTRAINDICATED, "report_data", NULL,
-			    NULL, "the policy requires a nonce and the request "
-			    "has none");
-		return;
+	switch (pol != NULL ? pol->bind : SNP_BIND_ANY) {
+	case SNP_BIND_SHA512:
+		r.forms = AV_BIND_SHA512;
+		break;
+	case SNP_BIND_NONCE:
+		r.forms = AV_BIND_PADDED;
+		r.flags |= AV_BIND_F_IGNORE_RT;
+		break;
+	case SNP_BIND_ANY:
+	default:
+		r.forms = AV_BIND_SHA512 | AV_BIND_PADDED;
+		break;
 	}
+	r.forms_rt = r.forms;
+	if (!av_binding_has_nonce(ctx, &r, sm))
+		return;
 	have = binding_target(d, tgt);
-	clen = ctx->nonce_len + ctx->runtime_data_len;
-	if (have && rule != SNP_BIND_NONCE &&
-	    (cat = malloc(clen > 0 ? clen : 1)) != NULL) {
-		memcpy(cat, ctx->nonce, ctx->nonce_len);
-		if (ctx->runtime_data_len > 0)
-			memcpy(cat + ctx->nonce_len, ctx->runtime_data,
-			    ctx->runtime_data_len);
-		av_sha512(cat, clen, h);
-		ok_sha = av_memeq_ct(h, tgt, 64);
-		free(cat);
-	}
-	if (have && rule != SNP_BIND_SHA512 && ctx->nonce_len <= 64) {
-		memset(pad, 0, sizeof(pad));
-		memcpy(pad, ctx->nonce, ctx->nonce_len);
-		ok_raw = av_memeq_ct(pad, tgt, 64);
-	}
-	if (ok_sha) {
-		d->binding = "sha512(nonce||runtime_data)";
-		/* out of memory: no key attestation */
-		if (ctx->runtime_data_len > 0)
-			(void)av_submod_key_attestation(sm, ctx->runtime_data,
-			    ctx->runtime_data_len);
+	if (!av_binding_check(ctx, have ? tgt : NULL, sizeof(tgt), &r, sm, &b))
 		return;
-	}
-	if (ok_raw) {
-		d->binding = "nonce";
-		return;
-	}
-	if (ctx->runtime_data_len > 0 && rule != SNP_BIND_NONCE)
-		av_submod_reason(sm, AV_E_BINDING, AV_STATUS_CONTRAINDICATED,
-		    "report_data", NULL,
-		    have ? av_json_hex(tgt, 64) : json_null(),
-		    "sev-snp: REPORT_DATA does not bind the nonce and "
-		    "runtime_data");
-	else
-		av_submod_reason(sm, AV_E_NONCE, AV_STATUS_CONTRAINDICATED,
-		    "report_data", av_json_hex(ctx->nonce, ctx->nonce_len),
-		    have ? av_json_hex(tgt, 64) : json_null(),
-		    "sev-snp: REPORT_DATA does not carry the request nonce");
+	d->binding = b.form == AV_BIND_SHA512 ?
+	    "sha512(nonce||runtime_data)" : "nonce";
+	/* out of memory: no key attestation */
+	if (b.key)
+		(void)av_submod_key_attestation(sm, ctx->runtime_data,
+		    ctx->runtime_data_len);
 }
 
 /* Azure HCL: REPORT_DATA = H(runtime data), then zero (IGVM hash_type). */

@@ -29,6 +29,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "av/backend.h"
+#include "av/binding.h"
 #include "av/codec.h"
 #include "av/collateral.h"
 #include "av/crypto.h"
@@ -860,80 +861,44 @@ tpm_quotes_verify(struct tpm_ev *ev, struct av_err *e)
 
 /* ---- nonce and binding ------------------------------------------------- */
 
-/* extraData == nonce, or nonce followed by zero bytes. */
-static bool
-nonce_matches(const TPM2B_DATA *x, const uint8_t *nonce, size_t nlen)
-{
-	if (nlen == 0 || x->size < nlen)
-		return false;
-	if (!av_memeq_ct(x->buffer, nonce, nlen))
-		return false;
-	for (size_t i = nlen; i < x->size; i++)
-		if (x->buffer[i] != 0)
-			return false;
-	return true;
-}
-
-/* extraData == H(nonce || runtime_data), H = SHA-256 or SHA-512. */
-static bool
-binding_matches(const TPM2B_DATA *x, const struct av_ctx *ctx)
-{
-	uint8_t		 h[64];
-	EVP_MD_CTX	*m;
-	const EVP_MD	*md;
-	bool		 ok = false;
-
-	if (x->size == 32)
-		md = EVP_sha256();
-	else if (x->size == 64)
-		md = EVP_sha512();
-	else
-		return false;
-	if ((m = EVP_MD_CTX_new()) == NULL)
-		return false;
-	if (EVP_DigestInit_ex(m, md, NULL) == 1 &&
-	    EVP_DigestUpdate(m, ctx->nonce, ctx->nonce_len) == 1 &&
-	    EVP_DigestUpdate(m, ctx->runtime_data, ctx->runtime_data_len) == 1 &&
-	    EVP_DigestFinal_ex(m, h, NULL) == 1)
-		ok = av_memeq_ct(h, x->buffer, x->size);
-	EVP_MD_CTX_free(m);
-	return ok;
-}
+/*
+ * extraData (src/verify/binding.c): with runtime_data it must be
+ * H(nonce || runtime_data), H = SHA-256 or SHA-512 by its size (the
+ * nonce alone there is binding_mismatch); without, the nonce followed by
+ * zero bytes.  An empty nonce is none.
+ */
+static const struct av_binding_rule tpm_bind_rule = {
+	.claim = "extra_data",
+	.forms = AV_BIND_PADDED,
+	.forms_rt = AV_BIND_SHA256 | AV_BIND_SHA512,
+	.flags = AV_BIND_F_EMPTY_NONCE | AV_BIND_F_RT_NONCE,
+	.nonce_msg = "tpm: quote extraData differs from the request nonce",
+	.binding_msg = "tpm: quote extraData carries the nonce but not the "
+	    "runtime data hash",
+};
 
 void
 tpm_check_nonce(struct tpm_ev *ev, const struct av_ctx *ctx,
     struct av_submod *sm)
 {
-	bool	bound = true;
+	struct av_binding	b;
+	bool			bound = true;
 
-	if (ctx->nonce == NULL || ctx->nonce_len == 0) {
-		if (ctx->nonce_required)
-			av_submod_reason(sm, AV_E_NONCE,
-			    AV_STATUS_CONTRAINDICATED, "extra_data", NULL,
-			    NULL, "the policy requires a nonce and the "
-			    "request has none");
+	if (!av_binding_has_nonce(ctx, &tpm_bind_rule, sm))
 		return;
-	}
 	for (size_t i = 0; i < ev->nquotes; i++) {
 		const TPM2B_DATA *x = &ev->q[i].attest->extraData;
 
-		if (ctx->runtime_data != NULL && binding_matches(x, ctx))
-			continue;
-		bound = false;
-		if (nonce_matches(x, ctx->nonce, ctx->nonce_len)) {
-			if (ctx->runtime_data != NULL)
-				av_submod_reason(sm, AV_E_BINDING,
-				    AV_STATUS_CONTRAINDICATED, "extra_data",
-				    NULL, av_json_hex(x->buffer, x->size),
-				    "tpm: quote extraData carries the nonce "
-				    "but not the runtime data hash");
+		if (av_binding_check(ctx, x->buffer, x->size, &tpm_bind_rule,
+		    sm, &b)) {
+			if (!b.key)
+				bound = false;
 			continue;
 		}
-		av_submod_reason(sm, AV_E_NONCE, AV_STATUS_CONTRAINDICATED,
-		    "extra_data", av_json_hex(ctx->nonce, ctx->nonce_len),
-		    av_json_hex(x->buffer, x->size),
-		    "tpm: quote extraData differs from the request nonce");
-		return;
+		bound = false;
+		/* the nonce without the runtime data hash: check the rest */
+		if (b.code != AV_E_BINDING)
+			return;
 	}
 	ev->nonce_checked = true;
 	/* out of memory: no key attestation */
