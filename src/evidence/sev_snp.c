@@ -35,6 +35,7 @@
 #include "av/codec.h"
 #include "av/collateral.h"
 #include "av/crypto.h"
+#include "av/memo.h"
 #include "av/policy.h"
 #include "av/reader.h"
 #include "av/result.h"
@@ -377,102 +378,20 @@ companion_bytes(const json_t *v, uint8_t **out, size_t *len,
 /*
  * Companions repeat (a host sends the same VCEK, ASK, ARK and CRL with
  * every report), and OpenSSL 3 spends about as long decoding the keys of
- * three certificates as verifying the report's signature.  Parsed
- * certificates and CRLs are kept by the SHA-256 of the bytes they came
- * from (the same bytes always parse the same); lookups hand out new
- * references.  Shared X509/X509_CRL objects are only read.
+ * three certificates as verifying the report's signature.  Certificates
+ * go through the shared parse cache (av_x509_parse_any_cached(): the same
+ * bytes give the same X509 objects, which the chain cache then knows by
+ * identity), CRLs through a memo of their own (include/av/memo.h).
+ * Shared X509/X509_CRL objects are only read.
  */
-#define PARSE_CACHE_N	64
-struct parse_slot {
-	bool			 used;
-	bool			 crl;
-	uint8_t			 key[32];
-	STACK_OF(X509)		*certs;	/* owned refs */
-	STACK_OF(X509_CRL)	*crls;	/* owned refs */
-};
-static pthread_mutex_t		parse_mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct parse_slot	parse_cache[PARSE_CACHE_N];
-static size_t			parse_next;
-
-static STACK_OF(X509_CRL) *
-crls_up_ref(STACK_OF(X509_CRL) *sk)
-{
-	STACK_OF(X509_CRL) *out = sk_X509_CRL_dup(sk);
-
-	for (int i = 0; out != NULL && i < sk_X509_CRL_num(out); i++)
-		if (!X509_CRL_up_ref(sk_X509_CRL_value(out, i))) {
-			while (--i >= 0)
-				X509_CRL_free(sk_X509_CRL_value(out, i));
-			sk_X509_CRL_free(out);
-			out = NULL;
-		}
-	return out;
-}
-
-/* A new stack of new references from the cache, or NULL (not there). */
-static void *
-parse_cache_get(const uint8_t key[32], bool crl)
-{
-	void *out = NULL;
-
-	pthread_mutex_lock(&parse_mtx);
-	for (size_t i = 0; i < PARSE_CACHE_N; i++) {
-		struct parse_slot *sl = &parse_cache[i];
-
-		if (!sl->used || sl->crl != crl ||
-		    memcmp(sl->key, key, 32) != 0)
-			continue;
-		out = crl ? (void *)crls_up_ref(sl->crls) :
-		    (void *)X509_chain_up_ref(sl->certs);
-		break;
-	}
-	pthread_mutex_unlock(&parse_mtx);
-	return out;
-}
-
-/* Keep a copy (new references) of a parse result. */
-static void
-parse_cache_put(const uint8_t key[32], STACK_OF(X509) *certs,
-    STACK_OF(X509_CRL) *crls)
-{
-	STACK_OF(X509)		*c = NULL;
-	STACK_OF(X509_CRL)	*l = NULL;
-	struct parse_slot	*sl;
-
-	if ((certs != NULL && (c = X509_chain_up_ref(certs)) == NULL) ||
-	    (crls != NULL && (l = crls_up_ref(crls)) == NULL)) {
-		sk_X509_pop_free(c, X509_free);
-		return;
-	}
-	pthread_mutex_lock(&parse_mtx);
-	sl = &parse_cache[parse_next];
-	parse_next = (parse_next + 1) % PARSE_CACHE_N;
-	sk_X509_pop_free(sl->certs, X509_free);
-	sk_X509_CRL_pop_free(sl->crls, X509_CRL_free);
-	sl->used = true;
-	sl->crl = crls != NULL;
-	memcpy(sl->key, key, 32);
-	sl->certs = c;
-	sl->crls = l;
-	pthread_mutex_unlock(&parse_mtx);
-}
+static struct av_memo crl_memo = AV_MEMO_INITIALIZER(av_memo_ref_crl_stack,
+    av_memo_unref_crl_stack);
 
 /* Certificates of p (one DER or PEM blocks): new stack, or NULL. */
 static STACK_OF(X509) *
 parse_certs(const uint8_t *p, size_t n)
 {
-	STACK_OF(X509)	*sk;
-	uint8_t		 key[32];
-
-	av_sha256(p, n, key);
-	if ((sk = parse_cache_get(key, false)) != NULL)
-		return sk;
-	if ((sk = av_x509_parse_any(p, n)) == NULL || sk_X509_num(sk) == 0) {
-		sk_X509_free(sk);
-		return NULL;
-	}
-	parse_cache_put(key, sk, NULL);
-	return sk;
+	return av_x509_parse_any_cached(p, n);
 }
 
 /* CRLs of p (one DER CRL or PEM blocks): new stack, or NULL. */
@@ -483,10 +402,8 @@ parse_crls(const uint8_t *p, size_t n)
 	const unsigned char	*q = p;
 	X509_CRL		*crl;
 	BIO			*b;
-	uint8_t			 key[32];
 
-	av_sha256(p, n, key);
-	if ((sk = parse_cache_get(key, true)) != NULL)
+	if ((sk = av_memo_get(&crl_memo, 'R', p, n, NULL, 0)) != NULL)
 		return sk;
 	if ((sk = sk_X509_CRL_new_null()) == NULL)
 		return NULL;
@@ -508,7 +425,7 @@ parse_crls(const uint8_t *p, size_t n)
 		sk_X509_CRL_free(sk);
 		return NULL;
 	}
-	parse_cache_put(key, NULL, sk);
+	av_memo_put(&crl_memo, 'R', p, n, NULL, 0, sk);
 	return sk;
 }
 
