@@ -33,6 +33,7 @@
 #include "av/codec.h"
 #include "av/collateral.h"
 #include "av/crypto.h"
+#include "av/memo.h"
 #include "av/policy.h"
 #include "av/reader.h"
 #include "av/result.h"
@@ -592,11 +593,96 @@ set_name(struct tpm_ev *ev, const uint8_t *tpmt, size_t n)
 }
 
 /*
+ * Parsed AKs by the bytes they came from (include/av/memo.h): a fleet
+ * quotes with the same AKs again and again, and building the key
+ * (provider import, the RSA Montgomery set-up on first use) and its SPKI
+ * hash costs more than an RSA-2048 verification.  The entry is what
+ * parsing sets in a tpm_ev; the key is shared, immutable.
+ */
+struct ak_memo {
+	int		 refs;		/* atomic */
+	TPMT_PUBLIC	 pub;
+	bool		 has_tpmt;
+	uint8_t		 name[2 + TPM_MAX_DIGEST];
+	size_t		 name_len;
+	EVP_PKEY	*pk;		/* owned reference */
+	uint8_t		 spki[32];
+};
+
+static void *
+ak_memo_ref(void *p)
+{
+	struct ak_memo *m = p;
+
+	__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+	return m;
+}
+
+static void
+ak_memo_unref(void *p)
+{
+	struct ak_memo *m = p;
+
+	if (m == NULL || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	EVP_PKEY_free(m->pk);
+	free(m);
+}
+
+static struct av_memo ak_memo = AV_MEMO_INITIALIZER(ak_memo_ref,
+    ak_memo_unref);
+
+static int ak_parse(struct tpm_ev *, const uint8_t *, size_t, struct av_err *);
+
+/*
  * The AK as TPM2B_PUBLIC or TPMT_PUBLIC (Tss2_MU), or as a DER or PEM
- * SubjectPublicKeyInfo.
+ * SubjectPublicKeyInfo, through the memo.  Sets ev's AK fields as the
+ * parse does.  Returns 0, or -1 with e.
  */
 int
 tpm_ak_parse(struct tpm_ev *ev, const uint8_t *p, size_t n, struct av_err *e)
+{
+	struct ak_memo	*m;
+
+	if (p != NULL && n > 0 && n <= 64 * 1024 &&
+	    (m = av_memo_get(&ak_memo, 'A', p, n, NULL, 0)) != NULL) {
+		if (EVP_PKEY_up_ref(m->pk) != 1) {
+			ak_memo_unref(m);
+			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+		}
+		ev->ak_pub = m->pub;
+		if (m->has_tpmt) {
+			ev->has_tpmt = true;
+			memcpy(ev->ak_name, m->name, sizeof(ev->ak_name));
+			ev->ak_name_len = m->name_len;
+		}
+		memcpy(ev->ak_spki_sha256, m->spki, 32);
+		EVP_PKEY_free(ev->ak);
+		ev->ak = m->pk;
+		ak_memo_unref(m);
+		return 0;
+	}
+	if (ak_parse(ev, p, n, e) != 0)
+		return -1;
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return 0;		/* not remembered */
+	m->refs = 1;
+	m->pub = ev->ak_pub;
+	m->has_tpmt = ev->has_tpmt;
+	memcpy(m->name, ev->ak_name, sizeof(m->name));
+	m->name_len = ev->ak_name_len;
+	memcpy(m->spki, ev->ak_spki_sha256, 32);
+	if (EVP_PKEY_up_ref(ev->ak) == 1) {
+		m->pk = ev->ak;
+		av_memo_put(&ak_memo, 'A', p, n, NULL, 0, m);
+	}
+	ak_memo_unref(m);
+	return 0;
+}
+
+/* The parse behind tpm_ak_parse(). */
+static int
+ak_parse(struct tpm_ev *ev, const uint8_t *p, size_t n, struct av_err *e)
 {
 	TPM2B_PUBLIC	 pub2b;
 	EVP_PKEY	*pk = NULL;
