@@ -10,7 +10,6 @@
  * failed check), 2 contraindicated, 64 usage, 66 unreadable input,
  * 70 internal error.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -42,7 +41,6 @@
 #define EX_NOINPUT	66
 #define EX_SOFTWARE	70
 
-#define AVC_MAX_INPUT	(16u << 20)	/* a JSON body with base64 evidence */
 #define KEY_FILE	"verdict-key.pem"
 #define COLL_CACHE	"collateral"	/* attestd's default cache */
 
@@ -69,152 +67,13 @@ usage(FILE *f)
 	    "DIR] FILE...\n"
 	    "       attestctl version\n"
 	    "\n"
-	    "EVIDENCE is a raw evidence file (binary, base64 or hex text; "
-	    "type detected\nunless --type), a JSON request body as POST "
-	    "/v1/attest takes it, or - for\nstandard input.  Exit status: 0 "
-	    "affirming, 1 warning, 2 contraindicated,\n64 usage, 66 "
-	    "unreadable input, 70 internal error.\n");
-}
-
-/* Read a whole file ("-": stdin), at most AVC_MAX_INPUT bytes. */
-static uint8_t *
-read_input(const char *path, size_t *len)
-{
-	FILE	*f;
-	uint8_t	*buf = NULL, *nb;
-	size_t	 n = 0, cap = 0, r;
-
-	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 65536;
-			if (cap > AVC_MAX_INPUT + 1)
-				cap = AVC_MAX_INPUT + 1;
-			if (n == cap || (nb = realloc(buf, cap + 1)) == NULL) {
-				free(buf);
-				buf = NULL;
-				errno = n == cap ? EFBIG : ENOMEM;
-				break;
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0) {
-			if (ferror(f)) {
-				free(buf);
-				buf = NULL;
-			}
-			break;
-		}
-	}
-	if (f != stdin)
-		fclose(f);
-	if (buf != NULL) {
-		buf[n] = '\0';
-		*len = n;
-	}
-	return buf;
-}
-
-/* Whitespace-free copy of p if it is all text from alphabet, else NULL. */
-static char *
-text_of(const uint8_t *p, size_t n, const char *alphabet)
-{
-	char	*s;
-	size_t	 k = 0;
-
-	if (n == 0 || (s = malloc(n + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (isspace(p[i]))
-			continue;
-		if (p[i] == '\0' || strchr(alphabet, p[i]) == NULL) {
-			free(s);
-			return NULL;
-		}
-		s[k++] = (char)p[i];
-	}
-	s[k] = '\0';
-	if (k < 8) {
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-static bool
-detects(const struct av_backend *b, const uint8_t *p, size_t n)
-{
-	struct av_err e;
-
-	if (b != NULL)
-		return b->detect != NULL && b->detect(p, n);
-	return av_backend_detect(p, n, &e) != NULL;
-}
-
-/*
- * Decide what the raw file holds: the bytes themselves, base64 text or
- * hex text of them.  The first form whose bytes the (given or any)
- * backend recognises wins; failing that, decoded base64 is preferred so
- * errors speak about the evidence.  *out is malloc'd.
- */
-static void
-unwrap_raw(const struct av_backend *b, uint8_t *raw, size_t n,
-    uint8_t **out, size_t *outlen, const char **form)
-{
-	uint8_t	*b64 = NULL, *hex = NULL;
-	size_t	 b64len = 0, hexlen = 0;
-	char	*t;
-
-	if ((t = text_of(raw, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	    "qrstuvwxyz0123456789+/=-_")) != NULL) {
-		if (av_b64_decode(t, strlen(t), &b64, &b64len) == -1 ||
-		    b64len == 0) {
-			free(b64);
-			b64 = NULL;
-		}
-		free(t);
-	}
-	if ((t = text_of(raw, n, "0123456789abcdefABCDEF")) != NULL) {
-		if (av_hex_decode(t, strlen(t), &hex, &hexlen) == -1 ||
-		    hexlen == 0) {
-			free(hex);
-			hex = NULL;
-		}
-		free(t);
-	}
-	if (detects(b, raw, n) || (b64 == NULL && hex == NULL)) {
-		*form = "binary";
-		*out = raw;
-		*outlen = n;
-		free(b64);
-		free(hex);
-		return;
-	}
-	if (hex != NULL && detects(b, hex, hexlen) &&
-	    (b64 == NULL || !detects(b, b64, b64len))) {
-		*form = "hex";
-		*out = hex;
-		*outlen = hexlen;
-		free(b64);
-		free(raw);
-		return;
-	}
-	if (b64 != NULL) {
-		*form = "base64";
-		*out = b64;
-		*outlen = b64len;
-		free(hex);
-		free(raw);
-		return;
-	}
-	*form = "hex";
-	*out = hex;
-	*outlen = hexlen;
-	free(raw);
+	    "EVIDENCE is a raw evidence file (binary, base64 or hex text, or "
+	    "a JSON document\nthat is the evidence; type detected unless "
+	    "--type), a JSON request body as\nPOST /v1/attest takes it "
+	    "(an object with \"evidence\", or NVIDIA's SDK list), or -\n"
+	    "for standard input.  Exit status: 0 affirming, 1 warning, 2 "
+	    "contraindicated,\n64 usage, 66 unreadable input, 70 internal "
+	    "error.\n");
 }
 
 static int
@@ -283,7 +142,6 @@ cmd_verify(int argc, char **argv)
 	const char		*policies_dir = NULL, *nonce_hex = NULL;
 	const char		*at = NULL, *trust_dir = NULL, *coll_dir = NULL;
 	const char		*key_file = NULL, *form = NULL;
-	const struct av_backend	*b = NULL;
 	const struct av_policy	*pol = NULL;
 	struct av_policy	*own_pol = NULL;
 	struct av_policy_set	*pset = NULL;
@@ -296,14 +154,14 @@ cmd_verify(int argc, char **argv)
 	struct av_result	*res = NULL;
 	struct av_env		 env;
 	struct av_err		 e;
-	json_t			*doc = NULL, *claims = NULL, *out = NULL;
-	uint8_t			*raw = NULL, *ev = NULL, *nonce = NULL;
-	size_t			 rawlen = 0, evlen = 0, nonce_len = 0, i;
+	json_t			*claims = NULL, *out = NULL;
+	uint8_t			*nonce = NULL;
+	size_t			 nonce_len = 0;
 	char			*jwt = NULL, *text;
 	int64_t			 now, ttl = 300;
-	char			*end;
+	char			*end, why[512];
 	bool			 compact = false, ephemeral = false;
-	int			 c, rc = EX_SOFTWARE;
+	int			 c, ex, rc = EX_SOFTWARE;
 
 	av_err_clear(&e);
 	memset(&fcfg, 0, sizeof(fcfg));
@@ -367,7 +225,7 @@ cmd_verify(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (type != NULL && (b = av_backend_find(type)) == NULL) {
+	if (type != NULL && av_backend_find(type) == NULL) {
 		fprintf(stderr, "attestctl: unknown evidence type \"%s\"; "
 		    "known:", type);
 		for (const struct av_backend *const *p = av_backends(); *p;
@@ -410,40 +268,12 @@ cmd_verify(int argc, char **argv)
 		goto out;
 	}
 
-	/* The input: a JSON request body, or raw evidence. */
-	if ((raw = read_input(argv[optind], &rawlen)) == NULL) {
-		fprintf(stderr, "attestctl: %s: %s\n", argv[optind],
-		    strerror(errno));
-		rc = EX_NOINPUT;
+	/* The input: a JSON request body, or raw evidence (load.c). */
+	if (avc_load_request(argv[optind], type, &req, &form, why,
+	    sizeof(why), &ex) == -1) {
+		fprintf(stderr, "attestctl: %s: %s\n", argv[optind], why);
+		rc = ex;
 		goto out;
-	}
-	for (i = 0; i < rawlen && isspace(raw[i]); i++)
-		;
-	if (i < rawlen && raw[i] == '{' &&
-	    (doc = json_loadb((const char *)raw, rawlen,
-	    JSON_REJECT_DUPLICATES, NULL)) != NULL) {
-		form = "json-request";
-		if (av_request_from_json(doc, &req, &e) == -1) {
-			fprintf(stderr, "attestctl: %s: %s (%s)\n",
-			    argv[optind], e.reason, av_code_str(e.code));
-			rc = EX_NOINPUT;
-			goto out;
-		}
-		if (type != NULL)
-			for (i = 0; i < req->nitems; i++)
-				if (req->items[i].type == NULL &&
-				    (req->items[i].type = strdup(type)) ==
-				    NULL)
-					goto out;
-	} else {
-		unwrap_raw(b, raw, rawlen, &ev, &evlen, &form);
-		raw = NULL;	/* moved into ev (or freed) */
-		if (av_request_from_raw(type, ev, evlen, &req, &e) == -1) {
-			fprintf(stderr, "attestctl: %s: %s\n", argv[optind],
-			    e.reason);
-			rc = EX_NOINPUT;
-			goto out;
-		}
 	}
 	if (nonce != NULL) {
 		free(req->nonce);
@@ -468,26 +298,9 @@ cmd_verify(int argc, char **argv)
 	}
 
 	/* Trust anchors and collateral. */
-	if ((trust = av_trust_new()) == NULL)
-		goto out;
-	if (trust_dir != NULL &&
-	    av_trust_load_dir(trust, trust_dir, &e) == -1) {
-		fprintf(stderr, "attestctl: --trust-dir %s: %s\n", trust_dir,
-		    e.reason);
+	if (avc_env(trust_dir, coll_dir, &fcfg, &trust, &coll) == -1) {
 		rc = EX_NOINPUT;
 		goto out;
-	}
-	if (coll_dir != NULL || fcfg.cache_dir != NULL || fcfg.online) {
-		fcfg.timeout_s = 10;
-		if ((coll = av_collateral_new(&fcfg)) == NULL)
-			goto out;
-		if (coll_dir != NULL &&
-		    av_collateral_add_dir(coll, coll_dir, &e) == -1) {
-			fprintf(stderr, "attestctl: --collateral %s: %s\n",
-			    coll_dir, e.reason);
-			rc = EX_NOINPUT;
-			goto out;
-		}
 	}
 
 	/* The verdict key. */
@@ -545,10 +358,7 @@ cmd_verify(int argc, char **argv)
 		av_log_err(AV_LOG_ERROR, "attestctl", &e);
 	json_decref(out);
 	json_decref(claims);
-	json_decref(doc);
 	free(jwt);
-	free(raw);
-	free(ev);
 	free(nonce);
 	av_result_free(res);
 	av_request_free(req);

@@ -39,212 +39,7 @@
 
 #include "avc.h"
 
-#define AVC_MAX_READ	(16u << 20)
 #define MAX_EVIDENCE	10000
-
-/* ---- shared helpers ----------------------------------------------------- */
-
-/* Read a whole file ("-": stdin) of at most 16 MiB; NULL with errno. */
-uint8_t *
-avc_read_file(const char *path, size_t *len)
-{
-	FILE	*f;
-	uint8_t	*buf = NULL, *nb;
-	size_t	 n = 0, cap = 0, r;
-
-	if ((f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb")) == NULL)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			if (cap >= AVC_MAX_READ) {
-				free(buf);
-				buf = NULL;
-				errno = EFBIG;
-				break;
-			}
-			cap = cap ? cap * 2 : 65536;
-			if ((nb = realloc(buf, cap + 1)) == NULL) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (r == 0) {
-			if (ferror(f)) {
-				free(buf);
-				buf = NULL;
-				errno = EIO;
-			}
-			break;
-		}
-	}
-	if (f != stdin)
-		fclose(f);
-	if (buf != NULL) {
-		buf[n] = '\0';
-		*len = n;
-	}
-	return buf;
-}
-
-/* A JSON file, strictly.  NULL with why set. */
-json_t *
-avc_load_json(const char *path, char *why, size_t whylen)
-{
-	json_error_t	 je;
-	json_t		*doc;
-	uint8_t		*buf;
-	size_t		 n;
-
-	if ((buf = avc_read_file(path, &n)) == NULL) {
-		snprintf(why, whylen, "%s", strerror(errno));
-		return NULL;
-	}
-	doc = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, &je);
-	free(buf);
-	if (doc == NULL)
-		snprintf(why, whylen, "line %d column %d: %s", je.line,
-		    je.column, je.text);
-	return doc;
-}
-
-static bool
-detects(const struct av_backend *b, const uint8_t *p, size_t n)
-{
-	struct av_err e;
-
-	if (b != NULL)
-		return b->detect != NULL && b->detect(p, n);
-	return av_backend_detect(p, n, &e) != NULL;
-}
-
-/* Whitespace-free copy of p when all of it is from alphabet, else NULL. */
-static char *
-text_of(const uint8_t *p, size_t n, const char *alphabet)
-{
-	char	*s;
-	size_t	 k = 0;
-
-	if (n == 0 || (s = malloc(n + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (isspace(p[i]))
-			continue;
-		if (p[i] == '\0' || strchr(alphabet, p[i]) == NULL) {
-			free(s);
-			return NULL;
-		}
-		s[k++] = (char)p[i];
-	}
-	s[k] = '\0';
-	if (k < 8) {
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-/* An evidence file as a request (see avc.h).  Returns 0 or -1. */
-int
-avc_load_request(const char *path, const char *type, struct av_request **out,
-    char *why, size_t whylen, int *ex)
-{
-	const struct av_backend	*b = NULL;
-	struct av_err		 e;
-	uint8_t			*raw, *dec = NULL;
-	size_t			 n, dlen = 0, i;
-	json_t			*doc;
-	char			*t;
-	int			 rc = -1;
-
-	av_err_clear(&e);
-	*ex = AVC_EX_NOINPUT;
-	if (type != NULL && (b = av_backend_find(type)) == NULL) {
-		snprintf(why, whylen, "unknown evidence type \"%s\"", type);
-		*ex = AVC_EX_USAGE;
-		return -1;
-	}
-	if ((raw = avc_read_file(path, &n)) == NULL) {
-		snprintf(why, whylen, "%s", strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < n && isspace(raw[i]); i++)
-		;
-	if (i < n && raw[i] == '{' && (doc = json_loadb((const char *)raw, n,
-	    JSON_REJECT_DUPLICATES, NULL)) != NULL) {
-		rc = av_request_from_json(doc, out, &e);
-		json_decref(doc);
-		if (rc == 0 && type != NULL)
-			for (i = 0; i < (*out)->nitems; i++)
-				if ((*out)->items[i].type == NULL)
-					(*out)->items[i].type = strdup(type);
-		goto done;
-	}
-	if (!detects(b, raw, n)) {
-		if ((t = text_of(raw, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
-		    "klmnopqrstuvwxyz0123456789+/=-_")) != NULL) {
-			if (av_b64_decode(t, strlen(t), &dec, &dlen) == -1 ||
-			    !detects(b, dec, dlen)) {
-				free(dec);
-				dec = NULL;
-			}
-			free(t);
-		}
-		if (dec == NULL && (t = text_of(raw, n,
-		    "0123456789abcdefABCDEF")) != NULL) {
-			if (av_hex_decode(t, strlen(t), &dec, &dlen) == -1 ||
-			    !detects(b, dec, dlen)) {
-				free(dec);
-				dec = NULL;
-			}
-			free(t);
-		}
-	}
-	rc = dec != NULL ? av_request_from_raw(type, dec, dlen, out, &e) :
-	    av_request_from_raw(type, raw, n, out, &e);
- done:
-	if (rc != 0)
-		snprintf(why, whylen, "%s (%s)", e.reason ? e.reason :
-		    "unusable", av_code_str(e.code));
-	free(dec);
-	free(raw);
-	return rc;
-}
-
-/* Trust anchors and collateral for offline verification. */
-int
-avc_env(const char *trust_dir, const char *coll_dir, struct av_trust **trust,
-    struct av_collateral **coll)
-{
-	struct av_coll_fetch_cfg	 fcfg;
-	struct av_err			 e;
-
-	av_err_clear(&e);
-	*coll = NULL;
-	if ((*trust = av_trust_new()) == NULL)
-		return -1;
-	if (trust_dir != NULL && av_trust_load_dir(*trust, trust_dir, &e) ==
-	    -1) {
-		fprintf(stderr, "attestctl: --trust-dir %s: %s\n", trust_dir,
-		    e.reason);
-		return -1;
-	}
-	if (coll_dir == NULL)
-		return 0;
-	memset(&fcfg, 0, sizeof(fcfg));
-	fcfg.timeout_s = 10;
-	if ((*coll = av_collateral_new(&fcfg)) == NULL)
-		return -1;
-	if (av_collateral_add_dir(*coll, coll_dir, &e) == -1) {
-		fprintf(stderr, "attestctl: --collateral %s: %s\n", coll_dir,
-		    e.reason);
-		return -1;
-	}
-	return 0;
-}
 
 /* ---- a small JSON Schema (2020-12) validator ---------------------------- */
 
@@ -1286,7 +1081,8 @@ run_case(struct tcase *tc, const struct av_policy *pol, const char *type,
 			}
 		}
 	}
-	if (avc_load_request(tc->file, t, &req, why, sizeof(why), &ex) == -1) {
+	if (avc_load_request(tc->file, t, &req, NULL, why, sizeof(why),
+	    &ex) == -1) {
 		tc->error = strdup(why);
 		goto out;
 	}
@@ -1516,7 +1312,7 @@ cmd_test(int argc, char **argv)
 		return access(policy, R_OK) == 0 ? AVC_EX_USAGE :
 		    AVC_EX_NOINPUT;
 	}
-	if (avc_env(trust_dir, coll_dir, &trust, &coll) == -1) {
+	if (avc_env(trust_dir, coll_dir, NULL, &trust, &coll) == -1) {
 		rc = AVC_EX_NOINPUT;
 		goto out;
 	}

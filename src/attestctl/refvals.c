@@ -389,13 +389,13 @@ cmd_add(const struct opts *o)
 	old = json_incref(p->source);
 	if ((doc = json_deep_copy(old)) == NULL)
 		goto out;
-	if (avc_load_request(o->from, o->type, &req, why, sizeof(why), &ex) ==
-	    -1) {
+	if (avc_load_request(o->from, o->type, &req, NULL, why, sizeof(why),
+	    &ex) == -1) {
 		fprintf(stderr, "attestctl: %s: %s\n", o->from, why);
 		rc = ex;
 		goto out;
 	}
-	if (avc_env(o->trust_dir, o->coll_dir, &trust, &coll) == -1) {
+	if (avc_env(o->trust_dir, o->coll_dir, NULL, &trust, &coll) == -1) {
 		rc = AVC_EX_NOINPUT;
 		goto out;
 	}

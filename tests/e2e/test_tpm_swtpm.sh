@@ -2,12 +2,12 @@
 # End to end: quotes from a private swtpm (tests/tools/swtpm-quote.sh,
 # tpm2_checkquote as the oracle) verified by the real attestctl binary,
 # in request bodies carrying the quote as a request item (TPMS_ATTEST +
-# companions) and as our "tpm" JSON document in "data": affirming under a
-# policy that enrols the AK; a wrong nonce, a PCR the policy does not
-# allow and a missing policy are contraindicated with their reasons.
-# (attestctl reads any JSON object file as a request body, so the JSON
-# document goes in "data".)  Skipped (77) without swtpm, tpm2-tools or
-# the binaries.
+# companions) and as our "tpm" JSON document in "data", and as the JSON
+# document file itself (attestctl verify --type tpm quote.json; a JSON
+# object without "evidence" is the evidence): affirming under a policy
+# that enrols the AK; a wrong nonce, a PCR the policy does not allow and
+# a missing policy are contraindicated with their reasons.  Skipped (77)
+# without swtpm, tpm2-tools or the binaries.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,6 +53,8 @@ for bank, n in sizes.items():
 for k in ("rsa", "ecc"):
     doc = {"quote": b64(rd(k + ".msg")), "signature": b64(rd(k + ".sig")),
            "ak_pub": b64(rd(k + ".pub")), "pcrs": pcrs}
+    # the document itself, as a file
+    json.dump(doc, open(os.path.join(w, k + ".doc.json"), "w"))
     # the document, untyped (detected), in "data"
     json.dump({"evidence": [{"data": b64(json.dumps(doc).encode())}]},
               open(os.path.join(w, k + ".json"), "w"))
@@ -93,6 +95,13 @@ for k in rsa ecc; do
 	    --nonce "$nonce" --policy "$work/policy.json" "$work/$k.json"
 	check "$k detected" 0 '"platform":"tpm"' \
 	    --nonce "$nonce" --policy "$work/policy.json" "$work/$k.json"
+	check "$k document file" 0 '"status":"affirming"' --type tpm \
+	    --nonce "$nonce" --policy "$work/policy.json" "$work/$k.doc.json"
+	check "$k document file detected" 0 '"platform":"tpm"' \
+	    --nonce "$nonce" --policy "$work/policy.json" "$work/$k.doc.json"
+	check "$k document file, wrong nonce" 2 '"code":"nonce_mismatch"' \
+	    --type tpm --nonce "$other" --policy "$work/policy.json" \
+	    "$work/$k.doc.json"
 	check "$k request body" 0 '"status":"affirming"' \
 	    --policy "$work/policy.json" "$work/$k.body.json"
 	check "$k wrong nonce" 2 '"code":"nonce_mismatch"' --type tpm \
