@@ -25,6 +25,8 @@
 #include "av/crypto.h"
 #include "av/memo.h"
 #include "avt_pki.h"
+#include "avt_tpm.h"
+#include "evidence/tpm.h"
 
 #define DAY	86400
 #define T0	1750000000	/* 2025-06-15T15:06:40Z */
@@ -533,6 +535,65 @@ test_threads(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* ---- TPM AKs through the memo ------------------------------------------ */
+
+/* Parse an AK into a new tpm_ev; NULL if it does not parse. */
+static struct tpm_ev *
+ak(const uint8_t *p, size_t n)
+{
+	struct tpm_ev	*ev = tpm_ev_new("tpm");
+	struct av_err	 e;
+
+	assert_non_null(ev);
+	av_err_clear(&e);
+	if (tpm_ak_parse(ev, p, n, &e) != 0) {
+		assert_int_equal(e.code, AV_E_MALFORMED);
+		tpm_ev_free(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static void
+test_tpm_ak(void **state)
+{
+	EVP_PKEY	*k;
+	uint8_t		*pub;
+	size_t		 pl;
+	struct tpm_ev	*a, *b;
+
+	(void)state;
+	assert_non_null(k = avt_key_new("RSA-2048"));
+	assert_non_null(pub = avt_tpm_public(k, true, &pl));
+	assert_non_null(a = ak(pub, pl));	/* parsed */
+	assert_non_null(b = ak(pub, pl));	/* from the memo */
+	assert_ptr_equal(a->ak, b->ak);
+	assert_int_equal(EVP_PKEY_eq(a->ak, k), 1);
+	assert_true(a->has_tpmt && b->has_tpmt);
+	assert_int_equal(a->ak_name_len, b->ak_name_len);
+	assert_true(a->ak_name_len > 2);
+	assert_memory_equal(a->ak_name, b->ak_name, a->ak_name_len);
+	assert_memory_equal(a->ak_spki_sha256, b->ak_spki_sha256, 32);
+	assert_memory_equal(&a->ak_pub, &b->ak_pub, sizeof(a->ak_pub));
+	tpm_ev_free(a);
+	tpm_ev_free(b);
+	/* the shared key outlives the requests that used it */
+	assert_non_null(a = ak(pub, pl));
+	assert_int_equal(EVP_PKEY_eq(a->ak, k), 1);
+	tpm_ev_free(a);
+	/* one byte off: not the memo's key (another key, or no key) */
+	pub[pl - 1] ^= 0x01;
+	if ((a = ak(pub, pl)) != NULL) {
+		assert_int_not_equal(EVP_PKEY_eq(a->ak, k), 1);
+		tpm_ev_free(a);
+	}
+	/* failures fail again */
+	assert_null(ak(pub, 3));
+	assert_null(ak(pub, 3));
+	free(pub);
+	EVP_PKEY_free(k);
+}
+
 /* ---- SHA-2 ----------------------------------------------------------------- */
 
 static void
@@ -573,6 +634,7 @@ main(void)
 		cmocka_unit_test(test_chain_identity),
 		cmocka_unit_test(test_ecdsa_contexts),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_tpm_ak),
 		cmocka_unit_test(test_digests),
 	};
 
