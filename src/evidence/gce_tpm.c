@@ -85,7 +85,7 @@ gce_certs(struct tpm_ev *ev, const AttestdGce__Attestation *m,
 		const ProtobufCBinaryData *d = i == 0 ? &m->ak_cert :
 		    &m->intermediate_certs[i - 1];
 
-		if ((x = av_x509_from_der(d->data, d->len)) == NULL)
+		if ((x = av_x509_from_der_cached(d->data, d->len)) == NULL)
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "gce-tpm: certificate is not DER X.509");
 		if (sk_X509_push(ev->ak_chain, x) <= 0) {

@@ -1876,11 +1876,11 @@ load_chain(struct tpm_ev *ev, const json_t *v, struct av_err *e)
 
 	if (json_is_string(v) && strstr(json_string_value(v),
 	    "-----BEGIN") != NULL)
-		ev->ak_chain = av_x509_parse_any(
+		ev->ak_chain = av_x509_parse_any_cached(
 		    (const uint8_t *)json_string_value(v),
 		    json_string_length(v));
 	else if (tpm_json_bytes(v, false, 256 * 1024, &d, &dl) == 0) {
-		ev->ak_chain = av_x509_parse_any(d, dl);
+		ev->ak_chain = av_x509_parse_any_cached(d, dl);
 		free(d);
 	}
 	if (ev->ak_chain == NULL || sk_X509_num(ev->ak_chain) == 0)
