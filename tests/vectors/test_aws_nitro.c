@@ -26,6 +26,7 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_manifest.h"
 #include "avt_pki.h"
 
 static char	 failmsg[1024];
@@ -254,22 +255,12 @@ check_negative(const struct av_trust *trust, const json_t *ent,
 int
 main(void)
 {
-	char		*dir, path[4096];
+	char		*dir;
 	json_t		*man, *docs, *ent;
-	json_error_t	 jerr;
 	struct av_trust	*trust;
 	size_t		 i, npass = 0, nfail = 0;
 
-	if ((dir = avt_vectors_path("aws-nitro")) == NULL) {
-		printf("skipped: ../shared/vectors/aws-nitro not present "
-		    "(set AV_VECTORS)\n");
-		return 77;
-	}
-	snprintf(path, sizeof(path), "%s/MANIFEST.json", dir);
-	if ((man = json_load_file(path, 0, &jerr)) == NULL) {
-		fprintf(stderr, "%s: %s\n", path, jerr.text);
-		return 1;
-	}
+	man = avt_manifest_load("aws-nitro", &dir);
 	if ((trust = av_trust_new()) == NULL)
 		return 1;
 	docs = json_object_get(man, "documents");
@@ -292,8 +283,7 @@ main(void)
 			failmsg[0] = '\0';
 			if (f == NULL)
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, f);
-			if ((raw = avt_read_file(path, &rlen)) == NULL) {
+			if ((raw = avt_read_at(dir, f, &rlen)) == NULL) {
 				printf("FAIL %s (%s): cannot read %s\n", name,
 				    form ? "b64" : "cbor", f);
 				nfail++;

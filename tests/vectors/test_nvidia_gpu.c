@@ -34,6 +34,7 @@
 #include "av/nvgpu.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_manifest.h"
 #include "avt_pki.h"
 #include "evidence/nvgpu.h"
 
@@ -54,10 +55,7 @@ str(const json_t *o, const char *k)
 static uint8_t *
 vec_file(const char *rel, size_t *len)
 {
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", vdir, rel);
-	return avt_read_file(path, len);
+	return avt_read_at(vdir, rel, len);
 }
 
 /* The reason codes a manifest check may produce. */
@@ -426,22 +424,11 @@ check_rim_entry(const struct av_trust *trust, const json_t *ent)
 int
 main(void)
 {
-	char		 path[4096];
 	json_t		*man, *vecs, *ent;
-	json_error_t	 jerr;
 	struct av_trust	*trust;
 	size_t		 i, npass = 0, nfail = 0;
 
-	if ((vdir = avt_vectors_path("nvidia-gpu")) == NULL) {
-		printf("skipped: ../shared/vectors/nvidia-gpu not present "
-		    "(set AV_VECTORS)\n");
-		return 77;
-	}
-	snprintf(path, sizeof(path), "%s/MANIFEST.json", vdir);
-	if ((man = json_load_file(path, 0, &jerr)) == NULL) {
-		fprintf(stderr, "%s: %s\n", path, jerr.text);
-		return 1;
-	}
+	man = avt_manifest_load("nvidia-gpu", &vdir);
 	if ((trust = av_trust_new()) == NULL)
 		return 1;
 	av_log_set_level(AV_LOG_WARN);	/* offline misses are expected */

@@ -36,6 +36,7 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_manifest.h"
 #include "avt_pki.h"
 #include "avt_snp.h"
 #include "evidence/sev_snp.h"
@@ -57,10 +58,7 @@ str(const json_t *o, const char *k)
 static uint8_t *
 load(const char *rel, size_t *n)
 {
-	char path[2048];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	return avt_read_file(path, n);
+	return avt_read_at(dir, rel, n);
 }
 
 static bool
@@ -601,21 +599,10 @@ main(void)
 	    "PEM chain", "collateral store", "vcek_alt" };
 	struct av_trust	*trust = NULL;
 	json_t		*man, *vecs, *v;
-	json_error_t	 jerr;
-	char		 path[2048];
 	size_t		 i;
 	int		 nfail = 0, nrun = 0;
 
-	if ((dir = avt_vectors_path("sev-snp")) == NULL) {
-		printf("skipped: ../shared/vectors/sev-snp not present "
-		    "(AV_VECTORS)\n");
-		return 77;
-	}
-	snprintf(path, sizeof(path), "%s/MANIFEST.json", dir);
-	if ((man = json_load_file(path, 0, &jerr)) == NULL) {
-		fprintf(stderr, "%s: %s\n", path, jerr.text);
-		return 1;
-	}
+	man = avt_manifest_load("sev-snp", &dir);
 	trust = av_trust_new();
 	vecs = json_object_get(man, "vectors");
 	json_array_foreach(vecs, i, v) {

@@ -46,6 +46,7 @@
 #include "av/collateral.h"
 #include "av/crypto.h"
 #include "av/verify.h"
+#include "avt_manifest.h"
 #include "avt_pki.h"
 
 static char	*vdir;		/* $AV_VECTORS/tdx */
@@ -74,10 +75,7 @@ str(const json_t *o, const char *k)
 static uint8_t *
 vfile(const char *rel, size_t *len)
 {
-	char	path[2048];
-
-	snprintf(path, sizeof(path), "%s/%s", vdir, rel);
-	return avt_read_file(path, len);
+	return avt_read_at(vdir, rel, len);
 }
 
 /* A companion as a string: text as is, binary (CRLs) as base64. */
@@ -540,20 +538,10 @@ main(void)
 {
 	struct av_trust	*trust;
 	json_t		*man;
-	json_error_t	 je;
 	const json_t	*v;
-	char		 path[2048];
 	size_t		 i, npcs = 0;
 
-	if ((vdir = avt_vectors_path("tdx")) == NULL) {
-		printf("skipped: ../shared/vectors not present\n");
-		return 77;
-	}
-	snprintf(path, sizeof(path), "%s/MANIFEST.json", vdir);
-	if ((man = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		fprintf(stderr, "%s: %s\n", path, je.text);
-		return 1;
-	}
+	man = avt_manifest_load("tdx", &vdir);
 	if ((trust = av_trust_new()) == NULL)
 		return 1;
 	json_array_foreach(json_object_get(man, "vectors"), i, v)

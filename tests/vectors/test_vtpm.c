@@ -47,6 +47,7 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_manifest.h"
 #include "avt_pki.h"
 
 static char	 failmsg[2048];
@@ -61,10 +62,7 @@ static bool	 verbose;
 static uint8_t *
 load(const char *rel, size_t *n)
 {
-	char path[2048];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	return avt_read_file(path, n);
+	return avt_read_at(dir, rel, n);
 }
 
 static char *
@@ -756,18 +754,9 @@ main(void)
 	const json_t	*v;
 	size_t		 i, npass = 0, nfail = 0, npending = 0;
 	struct av_trust	*trust;
-	char		 p[2048];
 
 	verbose = getenv("AV_VERBOSE") != NULL;
-	if ((dir = avt_vectors_path("vtpm")) == NULL) {
-		printf("skipped: ../shared/vectors not present\n");
-		return 77;
-	}
-	snprintf(p, sizeof(p), "%s/MANIFEST.json", dir);
-	if ((m = json_load_file(p, 0, NULL)) == NULL) {
-		printf("cannot read %s\n", p);
-		return 1;
-	}
+	m = avt_manifest_load("vtpm", &dir);
 	trust = av_trust_new();
 	json_array_foreach(json_object_get(m, "vectors"), i, v) {
 		const char	*id = json_string_value(json_object_get(v, "id"));
