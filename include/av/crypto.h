@@ -40,6 +40,15 @@ AV_MUST_USE int av_ecdsa_verify_rs_digest(EVP_PKEY *pk, const uint8_t *dgst,
     size_t dlen, const uint8_t *r, size_t rlen, const uint8_t *s,
     size_t slen, struct av_err *e);
 /*
+ * Verify an RSA signature (RSASSA-PKCS1-v1_5, or RSASSA-PSS with MGF1 of
+ * md and the salt length recovered) over msg with digest md; pk is
+ * borrowed.  Returns 0, or -1 with e = AV_E_SIGNATURE or
+ * AV_E_UNSUPPORTED_ALG (pk not an RSA key).
+ */
+AV_MUST_USE int av_rsa_verify(EVP_PKEY *pk, const EVP_MD *md, bool pss,
+    const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen,
+    struct av_err *e);
+/*
  * Build an EC public key from an uncompressed point (0x04 || X || Y) or
  * a raw X || Y on the named curve ("P-256", "P-384").  Caller frees.
  */

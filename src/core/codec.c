@@ -35,12 +35,20 @@ av_hex_encode(const uint8_t *p, size_t n)
 json_t *
 av_json_hex(const uint8_t *p, size_t n)
 {
-	char	*h;
+	char	 buf[2 * 128], *h;
 	json_t	*j;
 
+	/* claims hold dozens of these per item: no malloc, no UTF-8 scan */
+	if (n <= sizeof(buf) / 2) {
+		for (size_t i = 0; i < n; i++) {
+			buf[2 * i] = hexdig[p[i] >> 4];
+			buf[2 * i + 1] = hexdig[p[i] & 0xf];
+		}
+		return json_stringn_nocheck(buf, 2 * n);
+	}
 	if ((h = av_hex_encode(p, n)) == NULL)
 		return NULL;
-	j = json_string(h);
+	j = json_stringn_nocheck(h, 2 * n);
 	free(h);
 	return j;
 }

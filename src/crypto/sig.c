@@ -14,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include "av/crypto.h"
 
@@ -39,9 +40,13 @@ strip_zeros(const uint8_t **p, size_t *n)
 
 struct vctx {
 	EVP_PKEY	*pk;		/* owned reference */
+	int		 kind;		/* VCTX_ECDSA, or an RSA scheme */
 	EVP_PKEY_CTX	*ctx;		/* owned: verify_init done */
-	size_t		 olen;		/* bytes of the group order */
+	size_t		 olen;		/* bytes of the group order (EC) */
 };
+
+/* Context kinds: ECDSA, or RSA as (digest NID << 2) | (PSS ? 2 : 1). */
+#define VCTX_ECDSA	0
 
 struct vctx_set {
 	struct vctx	 s[AV_VCTX_SLOTS];
@@ -73,44 +78,74 @@ vctx_init(void)
 }
 
 /*
- * A context ready for EVP_PKEY_verify with the EC key pk (borrowed), and
- * the byte length of its group order.  The context belongs to this
- * thread's cache, or to *own (caller frees) when there is no cache.
- * Returns NULL with e set (AV_E_UNSUPPORTED_ALG, AV_E_NOMEM).
+ * A new context for kind with pk, verify_init done, or NULL with e set.
+ * *olen: the byte length of an EC key's group order.
  */
 static EVP_PKEY_CTX *
-vctx_get(EVP_PKEY *pk, size_t *olen, EVP_PKEY_CTX **own, struct av_err *e)
+vctx_make(EVP_PKEY *pk, int kind, const EVP_MD *md, size_t *olen,
+    struct av_err *e)
 {
-	struct vctx_set	*vs = NULL;
-	struct vctx	*v;
-	EVP_PKEY_CTX	*ctx;
+	EVP_PKEY_CTX	*ctx = NULL;
 	int		 bits;
+	bool		 pss = (kind & 3) == 2;
 
-	*own = NULL;
-	pthread_once(&vctx_once, vctx_init);
-	if (vctx_ok && (vs = pthread_getspecific(vctx_key)) != NULL) {
-		for (int i = 0; i < AV_VCTX_SLOTS; i++)
-			if (vs->s[i].pk == pk) {
-				*olen = vs->s[i].olen;
-				return vs->s[i].ctx;
-			}
-	}
-	if (pk == NULL || !EVP_PKEY_is_a(pk, "EC")) {
-		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "key is not an EC key");
-		return NULL;
-	}
-	if ((bits = EVP_PKEY_get_bits(pk)) <= 0) {
-		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "unknown EC group");
+	*olen = 0;
+	if (kind == VCTX_ECDSA) {
+		if (pk == NULL || !EVP_PKEY_is_a(pk, "EC")) {
+			AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "key is not an EC key");
+			return NULL;
+		}
+		if ((bits = EVP_PKEY_get_bits(pk)) <= 0) {
+			AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "unknown EC group");
+			return NULL;
+		}
+		*olen = ((size_t)bits + 7) / 8;
+	} else if (pk == NULL || !EVP_PKEY_is_a(pk, "RSA")) {
+		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "key is not an RSA key");
 		return NULL;
 	}
 	if ((ctx = EVP_PKEY_CTX_new(pk, NULL)) == NULL ||
-	    EVP_PKEY_verify_init(ctx) != 1) {
+	    EVP_PKEY_verify_init(ctx) != 1 ||
+	    (kind != VCTX_ECDSA && (EVP_PKEY_CTX_set_rsa_padding(ctx, pss ?
+	    RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, md) != 1 ||
+	    (pss && (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx,
+	    RSA_PSS_SALTLEN_AUTO) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1))))) {
 		EVP_PKEY_CTX_free(ctx);
 		ERR_clear_error();
 		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "cannot verify with this key");
 		return NULL;
 	}
-	*olen = ((size_t)bits + 7) / 8;
+	return ctx;
+}
+
+/*
+ * A context ready for EVP_PKEY_verify of kind with pk (borrowed), and
+ * for EC keys the byte length of the group order.  The context belongs
+ * to this thread's cache, or to *own (caller frees) when there is no
+ * cache.  Returns NULL with e set (AV_E_UNSUPPORTED_ALG).
+ */
+static EVP_PKEY_CTX *
+vctx_get(EVP_PKEY *pk, int kind, const EVP_MD *md, size_t *olen,
+    EVP_PKEY_CTX **own, struct av_err *e)
+{
+	struct vctx_set	*vs = NULL;
+	struct vctx	*v;
+	EVP_PKEY_CTX	*ctx;
+
+	*own = NULL;
+	pthread_once(&vctx_once, vctx_init);
+	if (vctx_ok && (vs = pthread_getspecific(vctx_key)) != NULL) {
+		for (int i = 0; i < AV_VCTX_SLOTS; i++)
+			if (vs->s[i].pk == pk && vs->s[i].kind == kind &&
+			    pk != NULL) {
+				*olen = vs->s[i].olen;
+				return vs->s[i].ctx;
+			}
+	}
+	if ((ctx = vctx_make(pk, kind, md, olen, e)) == NULL)
+		return NULL;
 	if (vctx_ok && vs == NULL && (vs = calloc(1, sizeof(*vs))) != NULL &&
 	    pthread_setspecific(vctx_key, vs) != 0) {
 		free(vs);
@@ -125,6 +160,7 @@ vctx_get(EVP_PKEY *pk, size_t *olen, EVP_PKEY_CTX **own, struct av_err *e)
 	EVP_PKEY_CTX_free(v->ctx);
 	EVP_PKEY_free(v->pk);
 	v->pk = pk;
+	v->kind = kind;
 	v->ctx = ctx;
 	v->olen = *olen;
 	return ctx;
@@ -228,7 +264,7 @@ verify_digest(EVP_PKEY *pk, const uint8_t *dgst, size_t dlen,
 	size_t		 derlen = 0, olen = 0;
 	int		 rc = -1;
 
-	if ((ctx = vctx_get(pk, &olen, &own, e)) == NULL)
+	if ((ctx = vctx_get(pk, VCTX_ECDSA, NULL, &olen, &own, e)) == NULL)
 		return -1;
 	if (rs_to_der(olen, r, rlen, s, slen, der, &derlen, e) == -1)
 		goto out;
@@ -278,6 +314,41 @@ av_ecdsa_verify_rs_digest(EVP_PKEY *pk, const uint8_t *dgst, size_t dlen,
 	if (dgst == NULL || dlen == 0)
 		return AV_FAIL(e, AV_E_SIGNATURE, "empty digest");
 	return verify_digest(pk, dgst, dlen, r, rlen, s, slen, e);
+}
+
+/*
+ * Verify an RSA signature (RFC 8017: RSASSA-PKCS1-v1_5, or RSASSA-PSS
+ * with MGF1 of md and the salt length recovered) over msg with digest
+ * md.  pk is borrowed.  Returns 0, or -1 with e = AV_E_SIGNATURE or
+ * AV_E_UNSUPPORTED_ALG (not an RSA key, unusable digest).
+ */
+int
+av_rsa_verify(EVP_PKEY *pk, const EVP_MD *md, bool pss, const uint8_t *msg,
+    size_t msglen, const uint8_t *sig, size_t siglen, struct av_err *e)
+{
+	EVP_PKEY_CTX	*ctx, *own = NULL;
+	uint8_t		 dgst[64];
+	size_t		 dlen, olen;
+	int		 rc = -1;
+
+	if (md == NULL || EVP_MD_get_type(md) == NID_undef)
+		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "no digest for RSA");
+	if ((msg == NULL && msglen != 0) || sig == NULL || siglen == 0)
+		return AV_FAIL(e, AV_E_SIGNATURE, "nothing signed");
+	if ((dlen = digest(md, msg, msglen, dgst)) == 0)
+		return AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "no digest for RSA");
+	if ((ctx = vctx_get(pk, (EVP_MD_get_type(md) << 2) | (pss ? 2 : 1),
+	    md, &olen, &own, e)) == NULL)
+		return -1;
+	if (EVP_PKEY_verify(ctx, sig, siglen, dgst, dlen) != 1) {
+		ERR_clear_error();
+		AV_FAIL(e, AV_E_SIGNATURE, "RSA signature does not verify");
+		goto out;
+	}
+	rc = 0;
+ out:
+	EVP_PKEY_CTX_free(own);
+	return rc;
 }
 
 /* OpenSSL group name and field size for a curve name, or NULL. */

@@ -776,9 +776,7 @@ static int
 rsa_verify(EVP_PKEY *pk, const EVP_MD *md, bool pss, const uint8_t *msg,
     size_t msglen, const uint8_t *sig, size_t siglen, struct av_err *e)
 {
-	EVP_MD_CTX	*mctx = NULL;
-	EVP_PKEY_CTX	*pctx = NULL;
-	int		 rc = -1;
+	struct av_err	ce = { 0 };
 
 	ERR_clear_error();
 	if (!EVP_PKEY_is_a(pk, "RSA"))
@@ -787,26 +785,13 @@ rsa_verify(EVP_PKEY *pk, const EVP_MD *md, bool pss, const uint8_t *msg,
 	if ((size_t)EVP_PKEY_get_size(pk) != siglen)
 		return AV_FAIL(e, AV_E_SIGNATURE,
 		    "tpm: RSA signature length differs from the AK size");
-	if ((mctx = EVP_MD_CTX_new()) == NULL)
-		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-	if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pk) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, pss ? RSA_PKCS1_PSS_PADDING :
-	    RSA_PKCS1_PADDING) != 1 ||
-	    (pss && (EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-	    RSA_PSS_SALTLEN_AUTO) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1))) {
-		AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "tpm: cannot verify with the AK");
-		goto out;
-	}
-	if (EVP_DigestVerify(mctx, sig, siglen, msg, msglen) != 1) {
-		AV_FAIL(e, AV_E_SIGNATURE, "tpm: quote signature does not verify");
-		goto out;
-	}
-	rc = 0;
- out:
-	ERR_clear_error();
-	EVP_MD_CTX_free(mctx);
-	return rc;
+	/* a prepared context per AK and thread (src/crypto/sig.c) */
+	if (av_rsa_verify(pk, md, pss, msg, msglen, sig, siglen, &ce) == 0)
+		return 0;
+	if (ce.code == AV_E_SIGNATURE)
+		return AV_FAIL(e, AV_E_SIGNATURE,
+		    "tpm: quote signature does not verify");
+	return AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "tpm: cannot verify with the AK");
 }
 
 /* Verify q's signature with ak; *mdp = the scheme's hash. */
@@ -1288,8 +1273,11 @@ tpm_claims_json(const struct tpm_ev *ev)
 		for (unsigned i = 0; i < TPM_NPCR; i++) {
 			if (!(pb->quoted & (1u << i)))
 				continue;
-			snprintf(idx, sizeof(idx), "%u", i);
-			json_object_set_new(bo, idx,
+			/* "0".."23": ASCII, no snprintf or key check */
+			idx[0] = i < 10 ? (char)('0' + i) : (char)('0' + i / 10);
+			idx[1] = i < 10 ? '\0' : (char)('0' + i % 10);
+			idx[2] = '\0';
+			json_object_set_new_nocheck(bo, idx,
 			    av_json_hex(pb->v[i], tpm_bank_size(b)));
 		}
 		json_object_set_new(pcrs, tpm_bank_name(b), bo);

@@ -20,6 +20,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "av/crypto.h"
@@ -535,6 +536,85 @@ test_threads(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* ---- RSA with per-thread contexts ----------------------------------------- */
+
+/* An RSA signature over msg with md (PKCS#1 v1.5 or PSS, salt = digest). */
+static uint8_t *
+rsa_sign(EVP_PKEY *k, const EVP_MD *md, bool pss, const uint8_t *msg,
+    size_t n, size_t *len)
+{
+	EVP_MD_CTX	*m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX	*pc = NULL;
+	uint8_t		*sig;
+
+	assert_non_null(m);
+	assert_int_equal(EVP_DigestSignInit(m, &pc, md, NULL, k), 1);
+	if (pss) {
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pc,
+		    RSA_PKCS1_PSS_PADDING), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pc,
+		    RSA_PSS_SALTLEN_DIGEST), 1);
+	}
+	assert_int_equal(EVP_DigestSign(m, NULL, len, msg, n), 1);
+	assert_non_null(sig = malloc(*len));
+	assert_int_equal(EVP_DigestSign(m, sig, len, msg, n), 1);
+	EVP_MD_CTX_free(m);
+	return sig;
+}
+
+static void
+test_rsa(void **state)
+{
+	static const uint8_t	 msg[] = "attestd RSA test message";
+	EVP_PKEY		*k, *k2, *ec;
+	uint8_t			*sig;
+	size_t			 len;
+	struct av_err		 e;
+
+	(void)state;
+	assert_non_null(k = avt_key_new("RSA-2048"));
+	assert_non_null(k2 = avt_key_new("RSA-2048"));
+	assert_non_null(ec = avt_key_new("P-256"));
+	for (int pss = 0; pss <= 1; pss++) {
+		const EVP_MD *md = pss ? EVP_sha384() : EVP_sha256();
+
+		sig = rsa_sign(k, md, pss, msg, sizeof(msg), &len);
+		for (int i = 0; i < 3; i++) {	/* the context is reused */
+			av_err_clear(&e);
+			assert_int_equal(av_rsa_verify(k, md, pss, msg,
+			    sizeof(msg), sig, len, &e), 0);
+		}
+		/* the other padding, digest, key or message: no */
+		assert_int_equal(av_rsa_verify(k, md, !pss, msg, sizeof(msg),
+		    sig, len, &e), -1);
+		assert_int_equal(e.code, AV_E_SIGNATURE);
+		assert_int_equal(av_rsa_verify(k, pss ? EVP_sha256() :
+		    EVP_sha384(), pss, msg, sizeof(msg), sig, len, &e), -1);
+		assert_int_equal(e.code, AV_E_SIGNATURE);
+		assert_int_equal(av_rsa_verify(k2, md, pss, msg, sizeof(msg),
+		    sig, len, &e), -1);
+		assert_int_equal(e.code, AV_E_SIGNATURE);
+		assert_int_equal(av_rsa_verify(k, md, pss, msg,
+		    sizeof(msg) - 1, sig, len, &e), -1);
+		assert_int_equal(e.code, AV_E_SIGNATURE);
+		sig[len / 2] ^= 0x10;
+		assert_int_equal(av_rsa_verify(k, md, pss, msg, sizeof(msg),
+		    sig, len, &e), -1);
+		assert_int_equal(e.code, AV_E_SIGNATURE);
+		/* not an RSA key */
+		av_err_clear(&e);
+		assert_int_equal(av_rsa_verify(ec, md, pss, msg, sizeof(msg),
+		    sig, len, &e), -1);
+		assert_int_equal(e.code, AV_E_UNSUPPORTED_ALG);
+		free(sig);
+	}
+	/* an EC key's ECDSA context and an RSA scheme never mix */
+	sign_verify(ec, NULL, EVP_sha256(), 32, 2);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(k2);
+	EVP_PKEY_free(k);
+}
+
 /* ---- TPM AKs through the memo ------------------------------------------ */
 
 /* Parse an AK into a new tpm_ev; NULL if it does not parse. */
@@ -634,6 +714,7 @@ main(void)
 		cmocka_unit_test(test_chain_identity),
 		cmocka_unit_test(test_ecdsa_contexts),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_rsa),
 		cmocka_unit_test(test_tpm_ak),
 		cmocka_unit_test(test_digests),
 	};
