@@ -106,7 +106,7 @@ struct fixture {
 	int64_t			 now;
 };
 
-static void
+static void __attribute__((format(printf, 1, 2), noreturn))
 die(const char *fmt, ...)
 {
 	va_list ap;
