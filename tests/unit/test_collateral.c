@@ -35,72 +35,18 @@
 
 #include "av/collateral.h"
 #include "av/err.h"
+#include "avt_assert.h"
+#include "avt_mock.h"
 #include "avt_pki.h"
 
 #define T0	1700000000	/* test PKI epoch */
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static char *
-pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-pathf(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s = NULL;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0);
-	s = malloc((size_t)n + 1);
-	assert_non_null(s);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-static void
-mkdirs(const char *dir)
-{
-	char	*s = strdup(dir);
-
-	assert_non_null(s);
-	for (char *p = s + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			(void)mkdir(s, 0755);
-			*p = '/';
-		}
-	(void)mkdir(s, 0755);
-	free(s);
-}
-
-/* Write n bytes to dir/rel, making folders. */
-static void
-put(const char *dir, const char *rel, const void *p, size_t n)
-{
-	char	*path = pathf("%s/%s", dir, rel), *slash;
-	FILE	*f;
-
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	mkdirs(path);
-	*slash = '/';
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-	free(path);
-}
-
 static void
 puts_(const char *dir, const char *rel, const char *s)
 {
-	put(dir, rel, s, strlen(s));
+	avt_put(dir, rel, s, strlen(s));
 }
 
 static bool
@@ -235,23 +181,23 @@ fill_dir(const char *dir)
 
 	assert_non_null(lp);
 	assert_non_null(cp);
-	chain = pathf("subject=CN = leaf\n%sissuer=CN = ca\n%s", lp, cp);
+	chain = avt_strf("subject=CN = leaf\n%sissuer=CN = ca\n%s", lp, cp);
 	puts_(dir, "chain.pem", chain);
 	assert_non_null(ld = avt_cert_der(P.leaf, &ldl));
-	put(dir, "sub/leaf.der", ld, ldl);		/* same cert as PEM */
+	avt_put(dir, "sub/leaf.der", ld, ldl);		/* same cert as PEM */
 	puts_(dir, "sub/deeper/crl1.pem", c1);
 	d1 = crl_der(P.crl1, &d1l);
-	put(dir, "sub/crl1.der", d1, d1l);		/* same CRL as PEM */
+	avt_put(dir, "sub/crl1.der", d1, d1l);		/* same CRL as PEM */
 	d2 = crl_der(P.crl2, &d2l);
-	put(dir, "crl2.crl", d2, d2l);
+	avt_put(dir, "crl2.crl", d2, d2l);
 	puts_(dir, "tcb.json", tcb_text);
 	puts_(dir, "list.json", "[1,2,3]");
 	puts_(dir, "bad.json", "{ \"not\": json");
 	puts_(dir, "rim.xml", xml);
-	put(dir, "ocsp.bin", ocsp, sizeof(ocsp));
+	avt_put(dir, "ocsp.bin", ocsp, sizeof(ocsp));
 	puts_(dir, "key.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n"
 	    "-----END PRIVATE KEY-----\n");
-	put(dir, "trailing.der", ld, ldl - 1);		/* truncated: other */
+	avt_put(dir, "trailing.der", ld, ldl - 1);		/* truncated: other */
 	puts_(dir, ".hidden.pem", cp);			/* skipped */
 	puts_(dir, "empty", "");			/* ignored */
 	free(chain);
@@ -396,17 +342,17 @@ test_add_dir_errors(void **state)
 
 	(void)state;
 	assert_non_null(c = av_collateral_new(NULL));
-	missing = pathf("%s/nope", dir);
+	missing = avt_strf("%s/nope", dir);
 	assert_int_equal(av_collateral_add_dir(c, missing, &e), -1);
 	assert_int_equal(e.code, AV_E_IO);
 	free(missing);
 
 	/* a link to a folder is skipped (no loops); a dangling one too */
 	puts_(dir, "a/x.json", "{\"x\":1}");
-	missing = pathf("%s/a/loop", dir);
+	missing = avt_strf("%s/a/loop", dir);
 	assert_int_equal(symlink("..", missing), 0);
 	free(missing);
-	missing = pathf("%s/a/dangling", dir);
+	missing = avt_strf("%s/a/dangling", dir);
 	assert_int_equal(symlink("/nonexistent/x", missing), 0);
 	free(missing);
 	assert_int_equal(av_collateral_add_dir(c, dir, &e), 0);
@@ -431,9 +377,9 @@ test_import(void **state)
 
 	(void)state;
 	fill_dir(src);
-	f1 = pathf("%s/tcb.json", src);
-	f2 = pathf("%s/sub", src);	/* a folder: every file below */
-	cdir = pathf("%s/cache", cache);	/* made on demand */
+	f1 = avt_strf("%s/tcb.json", src);
+	f2 = avt_strf("%s/sub", src);	/* a folder: every file below */
+	cdir = avt_strf("%s/cache", cache);	/* made on demand */
 	files[0] = f1;
 	files[1] = f2;
 	assert_int_equal(av_collateral_import(cdir, files, 2, &n, &e), 0);
@@ -441,7 +387,7 @@ test_import(void **state)
 	assert_int_equal(av_collateral_import(cdir, files, 2, &n, &e), 0);
 	assert_int_equal(n, 0);	/* already there */
 	sha256_hex(tcb_text, hex);
-	name = pathf("%s/imported/%s.json", cdir, hex);
+	name = avt_strf("%s/imported/%s.json", cdir, hex);
 	assert_true(exists(name));
 	free(name);
 
@@ -453,7 +399,7 @@ test_import(void **state)
 	assert_int_equal(count_kind(c, AV_COLL_CRL), 1);	/* PEM = DER */
 	av_collateral_free(c);
 
-	missing = pathf("%s/nope", src);
+	missing = avt_strf("%s/nope", src);
 	files[0] = missing;
 	assert_int_equal(av_collateral_import(cdir, files, 1, &n, &e), -1);
 	assert_int_equal(e.code, AV_E_IO);
@@ -472,29 +418,10 @@ test_import(void **state)
 /* ---- the mock vendor server ---------------------------------------------- */
 
 static struct {
-	pid_t	 pid;
-	int	 port;
-	char	*tmp;		/* served root, route file */
-	char	*root;
-	char	*base;		/* "http://127.0.0.1:<port>" */
-} S = { .pid = -1 };
-
-static char *
-source_dir(void)
-{
-	const char	*env = getenv("AV_SOURCE_DIR");
-	char		*s, *p;
-
-	if (env != NULL && *env != '\0')
-		return strdup(env);
-	s = strdup(__FILE__);	/* <src>/tests/unit/test_collateral.c */
-	if (s != NULL && (p = strstr(s, "/tests/unit/")) != NULL) {
-		*p = '\0';
-		return s;
-	}
-	free(s);
-	return NULL;
-}
+	struct avt_mock	 mock;
+	char		*tmp;		/* served root, route file */
+	char		*root;
+} S = { .mock.pid = -1 };
 
 static const char routes_json[] =
     "{\"routes\": {"
@@ -512,125 +439,69 @@ static const char routes_json[] =
 static int
 server_up(void **state)
 {
-	char		*src, *script, *routes, line[32];
-	int		 fds[2];
-	struct pollfd	 pfd;
-	size_t		 n = 0;
-	ssize_t		 r;
+	char	*routes;
+	int	 rc;
 
 	(void)state;
-	if (access("/usr/bin/python3", X_OK) != 0 ||
-	    (src = source_dir()) == NULL)
+	if (!avt_mock_available())
 		return 0;	/* fetch tests skip themselves */
-	script = pathf("%s/tests/tools/mock_vendor_server.py", src);
-	free(src);
 	assert_non_null(S.tmp = avt_tmpdir());
-	S.root = pathf("%s/root", S.tmp);
-	mkdirs(S.root);
+	S.root = avt_strf("%s/root", S.tmp);
+	avt_mkdirs(S.root);
 	puts_(S.tmp, "routes.json", routes_json);
 	puts_(S.tmp, "chain.pem", "-----BEGIN CERTIFICATE-----\nMIIB+w==\n"
 	    "-----END CERTIFICATE-----\n");
 	puts_(S.root, "tcb.json", tcb_text);
-	routes = pathf("%s/routes.json", S.tmp);
-	if (pipe(fds) != 0)
-		return -1;
-	if ((S.pid = fork()) == -1)
-		return -1;
-	if (S.pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execl("/usr/bin/python3", "python3", script, "--root", S.root,
-		    "--routes", routes, "--max-lifetime", "600", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	free(script);
+	routes = avt_strf("%s/routes.json", S.tmp);
+	rc = avt_mock_start(&S.mock, S.root, routes);
 	free(routes);
-	/* the port, alone on the first line */
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (n < sizeof(line) - 1 && poll(&pfd, 1, 15000) == 1 &&
-	    (r = read(fds[0], line + n, 1)) == 1 && line[n] != '\n')
-		n++;
-	line[n] = '\0';
-	close(fds[0]);
-	S.port = atoi(line);
-	if (S.port <= 0 || S.port > 65535) {
-		fprintf(stderr, "mock vendor server did not start\n");
-		kill(S.pid, SIGTERM);
-		waitpid(S.pid, NULL, 0);
-		S.pid = -1;
-		return -1;
-	}
-	S.base = pathf("http://127.0.0.1:%d", S.port);
-	return 0;
+	return rc;
 }
 
 static int
 server_down(void **state)
 {
 	(void)state;
-	if (S.pid > 0) {
-		kill(S.pid, SIGTERM);	/* only the server we started */
-		waitpid(S.pid, NULL, 0);
-		S.pid = -1;
-	}
+	avt_mock_stop(&S.mock);
 	if (S.tmp != NULL)
 		avt_rmtree(S.tmp);
 	free(S.tmp);
 	free(S.root);
-	free(S.base);
 	return 0;
 }
 
 #define NEED_SERVER() do {						\
-	if (S.pid <= 0)							\
+	if (S.mock.pid <= 0)						\
 		skip();	/* no /usr/bin/python3 or source folder */	\
 } while (0)
 
-static size_t
-on_body(char *p, size_t sz, size_t nm, void *arg)
+/* The server's request statistics (new reference). */
+static json_t *
+stats(void)
 {
-	FILE *f = arg;
+	json_t *doc = avt_mock_json(&S.mock, "/__stats", NULL);
 
-	return fwrite(p, sz, nm, f);
+	assert_non_null(doc);
+	return doc;
 }
 
 /* How many requests the server saw for target ("/path?query"). */
 static long
 hits(const char *target)
 {
-	CURL		*h;
-	char		*url, *buf = NULL;
-	size_t		 len = 0;
-	FILE		*f;
-	json_t		*doc, *v;
-	json_error_t	 jerr;
-	long		 n;
+	json_t	*doc = stats(), *v;
+	long	 n;
 
-	assert_non_null(h = curl_easy_init());
-	url = pathf("%s/__stats", S.base);
-	assert_non_null(f = open_memstream(&buf, &len));
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-	assert_int_equal(curl_easy_perform(h), CURLE_OK);
-	fclose(f);
-	curl_easy_cleanup(h);
-	assert_non_null(doc = json_loadb(buf, len, 0, &jerr));
 	v = json_object_get(json_object_get(doc, "requests"), target);
 	n = v ? (long)json_integer_value(v) : 0;
 	json_decref(doc);
-	free(buf);
-	free(url);
 	return n;
 }
 
 static char *
 url_of(const char *target)
 {
-	return pathf("%s%s", S.base, target);
+	return avt_strf("%s%s", S.mock.base, target);
 }
 
 static struct av_collateral *
@@ -704,10 +575,10 @@ test_fetch_miss_then_hit(void **state)
 
 	/* layout: <hex sha256(url)>.body and .json */
 	sha256_hex(url, hex);
-	p = pathf("%s/%s.body", cache, hex);
+	p = avt_strf("%s/%s.body", cache, hex);
 	assert_true(exists(p));
 	free(p);
-	p = pathf("%s/%s.json", cache, hex);
+	p = avt_strf("%s/%s.json", cache, hex);
 	assert_true(exists(p));
 	free(p);
 	av_collateral_free(c);
@@ -768,7 +639,7 @@ test_fetch_http_errors(void **state)
 	expect_fail(c, url, 0, "collateral: vendor service returned an error");
 	assert_int_equal(hits("/kds/missing"), 1);
 	sha256_hex(url, hex);
-	p = pathf("%s/%s.body", cache, hex);
+	p = avt_strf("%s/%s.body", cache, hex);
 	assert_false(exists(p));	/* failures are not cached */
 	free(p);
 	expect_fail(c, url, 0, "collateral: vendor service returned an error");
@@ -795,7 +666,7 @@ test_fetch_http_errors(void **state)
 	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
 	close(fd);
-	url = pathf("http://127.0.0.1:%d/x", ntohs(sin.sin_port));
+	url = avt_strf("http://127.0.0.1:%d/x", ntohs(sin.sin_port));
 	expect_fail(c, url, 0, "collateral: vendor service unreachable");
 	free(url);
 
@@ -833,7 +704,7 @@ test_fetch_too_large(void **state)
 
 	(void)state;
 	NEED_SERVER();
-	p = pathf("%s/big", S.root);
+	p = avt_strf("%s/big", S.root);
 	assert_non_null(f = fopen(p, "wb"));
 	assert_int_equal(fseek(f, 16L * 1024 * 1024, SEEK_SET), 0);
 	assert_int_equal(fputc('x', f), 'x');	/* 16 MiB + 1 */
@@ -1036,7 +907,7 @@ test_fetch_refresh(void **state)
 	assert_int_equal(hits("/pcs/crl"), 2);
 
 	/* refresh fails (vendor gone): the cached copy comes back */
-	p = pathf("%s/pcs/crl", S.root);
+	p = avt_strf("%s/pcs/crl", S.root);
 	unlink(p);
 	free(p);
 	assert_int_equal(av_collateral_fetch_flags(c, url, NULL,
@@ -1057,8 +928,8 @@ test_fetch_refresh(void **state)
 	/* a damaged cache entry is a miss, fetched again */
 	puts_(S.root, "pcs/crl", "CRL-3");
 	sha256_hex(url, hex);
-	p = pathf("%s/%s.body", cache, hex);
-	put(cache, strrchr(p, '/') + 1, "CRL-X", 5);
+	p = avt_strf("%s/%s.body", cache, hex);
+	avt_put(cache, strrchr(p, '/') + 1, "CRL-X", 5);
 	free(p);
 	c = store(cache, true);
 	expect_body(c, url, "CRL-3");
@@ -1090,7 +961,7 @@ test_fetch_min_interval(void **state)
 	/* the KDS host is spaced by kds_min_interval_ms */
 	cfg.online = true;
 	cfg.timeout_s = 5;
-	cfg.amd_kds_url = S.base;
+	cfg.amd_kds_url = S.mock.base;
 	cfg.kds_min_interval_ms = 400;
 	assert_non_null(c = av_collateral_new(&cfg));
 	t0 = now_ms();
@@ -1119,29 +990,13 @@ test_fetch_min_interval(void **state)
 static char *
 last_post(const char *target)
 {
-	CURL		*h;
-	char		*url, *buf = NULL, *r = NULL;
-	size_t		 len = 0;
-	FILE		*f;
-	json_t		*doc, *v;
-	json_error_t	 jerr;
+	json_t	*doc = stats(), *v;
+	char	*r = NULL;
 
-	assert_non_null(h = curl_easy_init());
-	url = pathf("%s/__stats", S.base);
-	assert_non_null(f = open_memstream(&buf, &len));
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-	assert_int_equal(curl_easy_perform(h), CURLE_OK);
-	fclose(f);
-	curl_easy_cleanup(h);
-	assert_non_null(doc = json_loadb(buf, len, 0, &jerr));
 	v = json_object_get(json_object_get(doc, "last_body_b64"), target);
 	if (json_is_string(v))
 		r = strdup(json_string_value(v));
 	json_decref(doc);
-	free(buf);
-	free(url);
 	return r;
 }
 

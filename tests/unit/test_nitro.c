@@ -23,6 +23,7 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_assert.h"
 #include "avt_nitro.h"
 #include "avt_pki.h"
 
@@ -1536,16 +1537,6 @@ seed_dir(void)
 	return p;
 }
 
-static void
-write_file(const char *path, const void *p, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
 /* Regenerate evidence/aws-nitro/{good,bad}/ (AV_NITRO_REGEN_SEEDS=1). */
 static void
 regen_seeds(const char *dir)
@@ -1567,7 +1558,7 @@ regen_seeds(const char *dir)
 		seeds[i].tweak(&s);
 		doc = make(&s, NULL, &len);
 		snprintf(path, sizeof(path), "%s/%s.cbor", dir, seeds[i].name);
-		write_file(path, doc, len);
+		avt_put(NULL, path, doc, len);
 		free(doc);
 		if (seeds[i].code == AV_OK)
 			continue;
@@ -1575,23 +1566,23 @@ regen_seeds(const char *dir)
 		    seeds[i].name);
 		snprintf(text, sizeof(text), "%s\n%s\n",
 		    av_code_str(seeds[i].code), seeds[i].why);
-		write_file(path, text, strlen(text));
+		avt_put(NULL, path, text, strlen(text));
 	}
 	/* truncations of a good document */
 	avt_nitro_spec_init(&s, T0, false);
 	doc = make(&s, NULL, &len);
 	snprintf(path, sizeof(path), "%s/bad/truncated-last-byte.cbor", dir);
-	write_file(path, doc, len - 1);
+	avt_put(NULL, path, doc, len - 1);
 	snprintf(path, sizeof(path), "%s/bad/truncated-last-byte.expect", dir);
 	snprintf(text, sizeof(text), "evidence_malformed\n"
 	    "cose: truncated document\n");
-	write_file(path, text, strlen(text));
+	avt_put(NULL, path, text, strlen(text));
 	snprintf(path, sizeof(path), "%s/bad/truncated-half.cbor", dir);
-	write_file(path, doc, len / 2);
+	avt_put(NULL, path, doc, len / 2);
 	snprintf(path, sizeof(path), "%s/bad/truncated-half.expect", dir);
 	snprintf(text, sizeof(text), "evidence_malformed\n"
 	    "cose: truncated document\n");
-	write_file(path, text, strlen(text));
+	avt_put(NULL, path, text, strlen(text));
 	free(doc);
 }
 

@@ -36,6 +36,8 @@
 #include "av/policy.h"
 #include "av/reader.h"
 #include "av/verify.h"
+#include "avt_assert.h"
+#include "avt_mock.h"
 #include "avt_nvgpu.h"
 #include "avt_pki.h"
 #include "evidence/nvgpu.h"
@@ -54,29 +56,9 @@ static struct {
 	size_t			 vb_len;
 	struct av_collateral	*coll;		/* both RIMs */
 	/* mock vendor server */
-	pid_t			 pid;
-	char			*tmp, *root, *base;
-} S = { .pid = -1 };
-
-static char *fmt(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt(const char *f, ...)
-{
-	va_list	 ap;
-	char	*s;
-	int	 n;
-
-	va_start(ap, f);
-	n = vsnprintf(NULL, 0, f, ap);
-	va_end(ap);
-	assert_true(n >= 0);
-	assert_non_null(s = malloc((size_t)n + 1));
-	va_start(ap, f);
-	vsnprintf(s, (size_t)n + 1, f, ap);
-	va_end(ap);
-	return s;
-}
+	struct avt_mock		 mock;
+	char			*tmp, *root;
+} S = { .mock.pid = -1 };
 
 static struct av_collateral *
 store_with(const char *a, size_t al, const char *b, size_t bl)
@@ -687,7 +669,7 @@ test_verify_chain(void **state)
 		char *d = avt_nv_chain_pem(S.pki, 3, 3);
 		char *f = avt_nv_chain_pem(S.pki, 4, 4);
 
-		swapped = fmt("%s%s%s%s", a, d, c, f);
+		swapped = avt_strf("%s%s%s%s", a, d, c, f);
 		free(c);
 		free(d);
 		free(f);
@@ -1491,63 +1473,29 @@ test_ocsp_signers(void **state)
 
 /* ---- the mock RIM service and OCSP responder --------------------------- */
 
-static char *
-source_dir(void)
-{
-	const char	*env = getenv("AV_SOURCE_DIR");
-	char		*s, *p;
-
-	if (env != NULL && *env != '\0')
-		return strdup(env);
-	s = strdup(__FILE__);
-	if (s != NULL && (p = strstr(s, "/tests/unit/")) != NULL) {
-		*p = '\0';
-		return s;
-	}
-	free(s);
-	return NULL;
-}
-
-static void
-write_file(const char *dir, const char *name, const void *p, size_t n)
-{
-	char	*path = fmt("%s/%s", dir, name);
-	FILE	*f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-	free(path);
-}
-
 static int
 server_up(void **state)
 {
-	char		*src, *script, *routes, *json, *b64, line[32];
-	int		 fds[2];
-	struct pollfd	 pfd;
-	size_t		 n = 0, len;
-	ssize_t		 rd;
+	char		*routes, *json, *b64;
+	size_t		 len;
 	uint8_t		*der;
+	int		 up;
 
 	if (setup(state) != 0)
 		return -1;
-	if (access("/usr/bin/python3", X_OK) != 0 ||
-	    (src = source_dir()) == NULL)
+	if (!avt_mock_available())
 		return 0;	/* the server tests skip themselves */
-	script = fmt("%s/tests/tools/mock_vendor_server.py", src);
-	free(src);
 	assert_non_null(S.tmp = avt_tmpdir());
-	S.root = fmt("%s/root", S.tmp);
+	S.root = avt_strf("%s/root", S.tmp);
 	assert_int_equal(mkdir(S.root, 0700), 0);
 	/* the RIM service: the driver RIM as JSON, the VBIOS RIM as XML */
 	b64 = av_b64_encode((uint8_t *)S.drv, S.drv_len);
-	json = fmt("{\"id\": \"NV_GPU_DRIVER_GH100_550.90.07\", \"rim\": "
+	json = avt_strf("{\"id\": \"NV_GPU_DRIVER_GH100_550.90.07\", \"rim\": "
 	    "\"%s\", \"rim_format\": \"SWID\"}", b64);
 	free(b64);
-	write_file(S.tmp, "drv.json", json, strlen(json));
+	avt_put(S.tmp, "drv.json", json, strlen(json));
 	free(json);
-	write_file(S.tmp, "vb.xml", S.vb, S.vb_len);
+	avt_put(S.tmp, "vb.xml", S.vb, S.vb_len);
 	/* OCSP: good, revoked, and stale-then-fresh */
 	assert_non_null(der = chain_ocsp(S.pki->cert[4], S.pki->key[4], 0,
 	    T0 - DAY, T0 + DAY, EVP_sha384(), &len));
@@ -1560,20 +1508,20 @@ server_up(void **state)
 		assert_non_null(rc);
 		der = chain_ocsp(rc, rk, 0, T0 - DAY, T0 + DAY, EVP_sha384(),
 		    &len);
-		write_file(S.tmp, "good.der", der, len);
+		avt_put(S.tmp, "good.der", der, len);
 		free(der);
 		der = chain_ocsp(rc, rk, 1, T0 - DAY, T0 + DAY, EVP_sha384(),
 		    &len);
-		write_file(S.tmp, "revoked.der", der, len);
+		avt_put(S.tmp, "revoked.der", der, len);
 		free(der);
 		der = chain_ocsp(rc, rk, 0, T0 + 9 * DAY, T0 + 11 * DAY,
 		    EVP_sha384(), &len);
-		write_file(S.tmp, "later.der", der, len);
+		avt_put(S.tmp, "later.der", der, len);
 		free(der);
 		X509_free(rc);
 		EVP_PKEY_free(rk);
 	}
-	json = fmt("{\"routes\": {"
+	json = avt_strf("{\"routes\": {"
 	    "\"/v1/rim/NV_GPU_DRIVER_GH100_550.90.07\": {\"file\": "
 	    "\"drv.json\", \"content_type\": \"application/json\"},"
 	    "\"/v1/rim/NV_GPU_VBIOS_1010_0200_882_96009F0001\": {\"file\": "
@@ -1586,58 +1534,27 @@ server_up(void **state)
 	    "{\"file\": \"good.der\"}, {\"file\": \"later.der\"}]},"
 	    "\"/ocsp/down\": {\"status\": 503}"
 	    "}, \"default\": {\"status\": 404}}");
-	write_file(S.tmp, "routes.json", json, strlen(json));
+	avt_put(S.tmp, "routes.json", json, strlen(json));
 	free(json);
-	routes = fmt("%s/routes.json", S.tmp);
-	if (pipe(fds) != 0 || (S.pid = fork()) == -1)
-		return -1;
-	if (S.pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execl("/usr/bin/python3", "python3", script, "--root", S.root,
-		    "--routes", routes, "--max-lifetime", "600", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	free(script);
+	routes = avt_strf("%s/routes.json", S.tmp);
+	up = avt_mock_start(&S.mock, S.root, routes);
 	free(routes);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (n < sizeof(line) - 1 && poll(&pfd, 1, 15000) == 1 &&
-	    (rd = read(fds[0], line + n, 1)) == 1 && line[n] != '\n')
-		n++;
-	line[n] = '\0';
-	close(fds[0]);
-	if (atoi(line) <= 0 || atoi(line) > 65535) {
-		fprintf(stderr, "mock vendor server did not start\n");
-		kill(S.pid, SIGTERM);
-		waitpid(S.pid, NULL, 0);
-		S.pid = -1;
-		return -1;
-	}
-	S.base = fmt("http://127.0.0.1:%d", atoi(line));
-	return 0;
+	return up;
 }
 
 static int
 server_down(void **state)
 {
-	if (S.pid > 0) {
-		kill(S.pid, SIGTERM);	/* only the server we started */
-		waitpid(S.pid, NULL, 0);
-		S.pid = -1;
-	}
+	avt_mock_stop(&S.mock);
 	if (S.tmp != NULL)
 		avt_rmtree(S.tmp);
 	free(S.tmp);
 	free(S.root);
-	free(S.base);
 	return teardown(state);
 }
 
 #define NEED_SERVER() do {						\
-	if (S.pid <= 0)							\
+	if (S.mock.pid <= 0)						\
 		skip();	/* no /usr/bin/python3 or source folder */	\
 } while (0)
 
@@ -1646,8 +1563,8 @@ static struct av_collateral *
 online_store(const char *ocsp_path, char **cache_out)
 {
 	struct av_coll_fetch_cfg	 cfg = { 0 };
-	char				*rim = fmt("%s", S.base);
-	char				*ocsp = fmt("%s%s", S.base, ocsp_path);
+	char				*rim = avt_strf("%s", S.mock.base);
+	char				*ocsp = avt_strf("%s%s", S.mock.base, ocsp_path);
 	struct av_collateral		*c;
 
 	*cache_out = avt_tmpdir();
@@ -1701,8 +1618,8 @@ test_service_rims(void **state)
 	{
 		struct av_coll_fetch_cfg cfg = { .online = false,
 		    .cache_dir = cache };
-		char *rim = fmt("%s", S.base), *ocsp = fmt("%s/ocsp/good",
-		    S.base);
+		char *rim = avt_strf("%s", S.mock.base), *ocsp = avt_strf("%s/ocsp/good",
+		    S.mock.base);
 
 		cfg.nvidia_rim_url = rim;
 		cfg.nvidia_ocsp_url = ocsp;
@@ -1800,7 +1717,7 @@ seed_dir(void)
 {
 	const char *src = getenv("AV_SOURCE_DIR");
 
-	return src != NULL ? fmt("%s/evidence/nvidia-gpu", src) : NULL;
+	return src != NULL ? avt_strf("%s/evidence/nvidia-gpu", src) : NULL;
 }
 
 static void
@@ -1809,15 +1726,15 @@ put_seed(const char *dir, const char *name, const void *p, size_t n,
 {
 	char *text;
 
-	write_file(dir, name, p, n);
+	avt_put(dir, name, p, n);
 	if (why == NULL)
 		return;
-	text = fmt("%s\n%s\n", code, why);
+	text = avt_strf("%s\n%s\n", code, why);
 	{
-		char *e = fmt("%.*s.expect", (int)(strrchr(name, '.') - name),
+		char *e = avt_strf("%.*s.expect", (int)(strrchr(name, '.') - name),
 		    name);
 
-		write_file(dir, e, text, strlen(text));
+		avt_put(dir, e, text, strlen(text));
 		free(e);
 	}
 	free(text);
@@ -1836,11 +1753,11 @@ regen_seeds(const char *dir)
 	    "/spdm/bad", "/rim", "/rim/good", "/rim/bad" };
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		sub = fmt("%s%s", dir, dirs[i]);
+		sub = avt_strf("%s%s", dir, dirs[i]);
 		(void)mkdir(sub, 0755);
 		free(sub);
 	}
-	sub = fmt("%s/spdm", dir);
+	sub = avt_strf("%s/spdm", dir);
 	avt_nv_report_defaults(&rs);
 	assert_non_null(p = avt_nv_report(S.pki, &rs, &n));
 	put_seed(sub, "good/report.bin", p, n, NULL, NULL);
@@ -1874,7 +1791,7 @@ regen_seeds(const char *dir)
 	free(p);
 	free(sub);
 	/* RIMs */
-	sub = fmt("%s/rim", dir);
+	sub = avt_strf("%s/rim", dir);
 	put_seed(sub, "good/driver.xml", S.drv, S.drv_len, NULL, NULL);
 	put_seed(sub, "good/vbios.xml", S.vb, S.vb_len, NULL, NULL);
 	for (unsigned i = 0; i < 64; i++) {
@@ -1927,7 +1844,7 @@ check_seed_dir(const char *dir, bool spdm)
 	size_t		 ngood = 0, nbad = 0;
 
 	for (int good = 0; good < 2; good++) {
-		sub = fmt("%s/%s", dir, good ? "good" : "bad");
+		sub = avt_strf("%s/%s", dir, good ? "good" : "bad");
 		assert_non_null(d = opendir(sub));
 		while ((de = readdir(d)) != NULL) {
 			size_t	 n = strlen(de->d_name), len, el;
@@ -1939,7 +1856,7 @@ check_seed_dir(const char *dir, bool spdm)
 			if (de->d_name[0] == '.' || (n > 7 &&
 			    strcmp(de->d_name + n - 7, ".expect") == 0))
 				continue;
-			path = fmt("%s/%s", sub, de->d_name);
+			path = avt_strf("%s/%s", sub, de->d_name);
 			assert_non_null(p = avt_read_file(path, &len));
 			if (spdm) {
 				struct nv_report rep;
@@ -1956,7 +1873,7 @@ check_seed_dir(const char *dir, bool spdm)
 			if (good && rc != 0)
 				fail_msg("%s: %s", path, e.reason);
 			if (!good) {
-				char *ep = fmt("%s/%.*s.expect", sub,
+				char *ep = avt_strf("%s/%.*s.expect", sub,
 				    (int)(strrchr(de->d_name, '.') -
 				    de->d_name), de->d_name);
 
@@ -1996,10 +1913,10 @@ test_seeds(void **state)
 		skip();
 	if (getenv("AV_NVGPU_REGEN_SEEDS") != NULL)
 		regen_seeds(dir);
-	sub = fmt("%s/spdm", dir);
+	sub = avt_strf("%s/spdm", dir);
 	check_seed_dir(sub, true);
 	free(sub);
-	sub = fmt("%s/rim", dir);
+	sub = avt_strf("%s/rim", dir);
 	check_seed_dir(sub, false);
 	free(sub);
 	free(dir);

@@ -28,6 +28,7 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_assert.h"
 #include "avt_pki.h"
 #include "avt_snp.h"
 #include "evidence/sev_snp.h"
@@ -2051,24 +2052,12 @@ seed_dir(const char *sub)
 }
 
 static void
-write_file(const char *dir, const char *name, const void *p, size_t n)
-{
-	char	 path[1024];
-	FILE	*f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_non_null(f = fopen(path, "wb"));
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void
 write_json(const char *dir, const char *name, json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
 
 	assert_non_null(s);
-	write_file(dir, name, s, strlen(s));
+	avt_put(dir, name, s, strlen(s));
 	free(s);
 	json_decref(j);
 }
@@ -2098,7 +2087,7 @@ regen_seeds(void)
 			build(&s, &ev);
 			snprintf(name, sizeof(name), "report-%s-v%u-%s.bin",
 			    PRODUCTS[prod], vs[v], s.vlek ? "vlek" : "vcek");
-			write_file(good, name, ev.rep, sizeof(ev.rep));
+			avt_put(good, name, ev.rep, sizeof(ev.rep));
 			s.form = (enum form)(v + prod) % 4;
 			snprintf(name, sizeof(name), "item-%s-v%u.json",
 			    PRODUCTS[prod], vs[v]);
@@ -2109,13 +2098,13 @@ regen_seeds(void)
 				assert_non_null(der = avt_cert_der(ev.leaf, &n));
 				snprintf(name, sizeof(name), "vcek-%s.der",
 				    PRODUCTS[prod]);
-				write_file(good, name, der, n);
+				avt_put(good, name, der, n);
 				free(der);
 				p = avt_snp_cert_table(ev.leaf, false,
 				    ev.pki->ask, ev.pki->ark, &n);
 				snprintf(name, sizeof(name),
 				    "certtable-%s.bin", PRODUCTS[prod]);
-				write_file(good, name, p, n);
+				avt_put(good, name, p, n);
 				free(p);
 			}
 			X509_free(ev.leaf);
@@ -2126,33 +2115,33 @@ regen_seeds(void)
 	memset(s.f.report_data + 32, 0, 32);
 	build(&s, &ev);
 	p = hcl_make(ev.rep, js, 1, &n);
-	write_file(good, "hcl-milan.bin", p, n);
+	avt_put(good, "hcl-milan.bin", p, n);
 	free(p);
 
 	/* bad/: each with the reason it must fail with */
-	write_file(bad, "truncated.bin", ev.rep, 1000);
-	write_file(bad, "truncated.expect", "shorter than 0x4A0", 18);
+	avt_put(bad, "truncated.bin", ev.rep, 1000);
+	avt_put(bad, "truncated.expect", "shorter than 0x4A0", 18);
 	memcpy(big, ev.rep, sizeof(ev.rep));
 	big[sizeof(ev.rep)] = 0;
-	write_file(bad, "trailing-byte.bin", big, sizeof(big));
-	write_file(bad, "trailing-byte.expect", "trailing bytes", 14);
+	avt_put(bad, "trailing-byte.bin", big, sizeof(big));
+	avt_put(bad, "trailing-byte.expect", "trailing bytes", 14);
 	memcpy(big, ev.rep, sizeof(ev.rep));
 	big[0] = 6;
-	write_file(bad, "version-6.bin", big, sizeof(ev.rep));
-	write_file(bad, "version-6.expect", "unsupported report version", 26);
+	avt_put(bad, "version-6.bin", big, sizeof(ev.rep));
+	avt_put(bad, "version-6.expect", "unsupported report version", 26);
 	big[0] = 1;
-	write_file(bad, "version-1.bin", big, sizeof(ev.rep));
-	write_file(bad, "version-1.expect", "unsupported report version", 26);
+	avt_put(bad, "version-1.bin", big, sizeof(ev.rep));
+	avt_put(bad, "version-1.expect", "unsupported report version", 26);
 	p = hcl_make(ev.rep, js, 1, &n);
-	write_file(bad, "hcl-truncated.bin", p, 0x4C8);
-	write_file(bad, "hcl-truncated.expect", "truncated HCL report", 20);
+	avt_put(bad, "hcl-truncated.bin", p, 0x4C8);
+	avt_put(bad, "hcl-truncated.expect", "truncated HCL report", 20);
 	put32(p + 0x4D0, 4000);
-	write_file(bad, "hcl-runtime-length.bin", p, n);
-	write_file(bad, "hcl-runtime-length.expect", "runtime data length", 19);
+	avt_put(bad, "hcl-runtime-length.bin", p, n);
+	avt_put(bad, "hcl-runtime-length.expect", "runtime data length", 19);
 	put32(p + 0x4D0, (uint32_t)strlen(js));
 	put32(p + 0x4CC, 9);
-	write_file(bad, "hcl-hash-type.bin", p, n);
-	write_file(bad, "hcl-hash-type.expect", "hash type", 9);
+	avt_put(bad, "hcl-hash-type.bin", p, n);
+	avt_put(bad, "hcl-hash-type.expect", "hash type", 9);
 	free(p);
 	X509_free(ev.leaf);
 	free(good);

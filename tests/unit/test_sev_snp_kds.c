@@ -35,6 +35,8 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_assert.h"
+#include "avt_mock.h"
 #include "avt_pki.h"
 #include "avt_snp.h"
 #include "evidence/sev_snp.h"
@@ -44,9 +46,8 @@
 #define YEAR	(365 * DAY)
 
 static struct {
-	pid_t			 pid;
-	int			 port;
-	char			*tmp, *root, *base, *routes, *vectors;
+	struct avt_mock		 mock;
+	char			*tmp, *root, *routes, *vectors;
 	struct avt_snp_pki	*pki[3];	/* Milan, Genoa, Turin */
 	struct av_trust		*trust;
 	EVP_PKEY		*vkey;
@@ -55,57 +56,13 @@ static struct {
 
 static const char *const PROD[] = { "Milan", "Genoa", "Turin" };
 
-static char *
-pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-pathf(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0);
-	assert_non_null(s = malloc((size_t)n + 1));
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-static void
-mkdirs(const char *dir)
-{
-	char *s = strdup(dir);
-
-	assert_non_null(s);
-	for (char *p = s + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			(void)mkdir(s, 0755);
-			*p = '/';
-		}
-	(void)mkdir(s, 0755);
-	free(s);
-}
-
 /* Write n bytes to root/rel (making folders). */
 static void
 put(const char *rel, const void *p, size_t n)
 {
-	char	*path = pathf("%s%s", S.root, rel), *slash;
-	FILE	*f;
+	char *path = avt_strf("%s%s", S.root, rel);
 
-	slash = strrchr(path, '/');
-	*slash = '\0';
-	mkdirs(path);
-	*slash = '/';
-	assert_non_null(f = fopen(path, "wb"));
-	assert_int_equal(fwrite(p, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
+	avt_put(NULL, path, p, n);
 	free(path);
 }
 
@@ -120,37 +77,16 @@ put_cert_der(const char *rel, X509 *x)
 	free(d);
 }
 
-static char *
-source_dir(void)
-{
-	const char	*env = getenv("AV_SOURCE_DIR");
-	char		*s, *p;
-
-	if (env != NULL && *env != '\0')
-		return strdup(env);
-	s = strdup(__FILE__);
-	if (s != NULL && (p = strstr(s, "/tests/unit/")) != NULL) {
-		*p = '\0';
-		return s;
-	}
-	free(s);
-	return NULL;
-}
-
 /* ---- the mock KDS ----------------------------------------------------- */
 
 static int
 setup(void **state)
 {
-	char		*src, *script, line[32];
-	int		 fds[2];
-	struct pollfd	 pfd;
-	size_t		 n = 0;
-	FILE		*f;
+	static const char routes[] = "{\"routes\": {}}\n";
 
 	(void)state;
 	memset(&S, 0, sizeof(S));
-	S.pid = -1;
+	S.mock.pid = -1;
 	assert_non_null(S.trust = av_trust_new());
 	assert_non_null(S.vkey = avt_key_new("P-384"));
 	for (int p = 0; p < 3; p++) {
@@ -160,58 +96,21 @@ setup(void **state)
 		    S.pki[p]->ark), 0);
 	}
 	S.vectors = avt_vectors_path("sev-snp");
-	if (access("/usr/bin/python3", X_OK) != 0 ||
-	    (src = source_dir()) == NULL)
+	if (!avt_mock_available())
 		return 0;	/* the tests skip themselves */
-	script = pathf("%s/tests/tools/mock_vendor_server.py", src);
-	free(src);
 	assert_non_null(S.tmp = avt_tmpdir());
-	S.root = pathf("%s/root", S.tmp);
-	mkdirs(S.root);
-	S.routes = pathf("%s/routes.json", S.tmp);
-	assert_non_null(f = fopen(S.routes, "w"));
-	fputs("{\"routes\": {}}\n", f);
-	fclose(f);
-	if (pipe(fds) != 0 || (S.pid = fork()) == -1)
-		return -1;
-	if (S.pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execl("/usr/bin/python3", "python3", script, "--root", S.root,
-		    "--routes", S.routes, "--max-lifetime", "600",
-		    (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	free(script);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	while (n < sizeof(line) - 1 && poll(&pfd, 1, 15000) == 1 &&
-	    read(fds[0], line + n, 1) == 1 && line[n] != '\n')
-		n++;
-	line[n] = '\0';
-	close(fds[0]);
-	S.port = atoi(line);
-	if (S.port <= 0 || S.port > 65535) {
-		fprintf(stderr, "mock vendor server did not start\n");
-		kill(S.pid, SIGTERM);
-		waitpid(S.pid, NULL, 0);
-		S.pid = -1;
-		return -1;
-	}
-	S.base = pathf("http://127.0.0.1:%d", S.port);
-	return 0;
+	S.root = avt_strf("%s/root", S.tmp);
+	avt_mkdirs(S.root);
+	S.routes = avt_strf("%s/routes.json", S.tmp);
+	avt_put(NULL, S.routes, routes, strlen(routes));
+	return avt_mock_start(&S.mock, S.root, S.routes);
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	if (S.pid > 0) {
-		kill(S.pid, SIGTERM);	/* only the server we started */
-		waitpid(S.pid, NULL, 0);
-	}
+	avt_mock_stop(&S.mock);
 	if (S.tmp != NULL)
 		avt_rmtree(S.tmp);
 	for (int p = 0; p < 3; p++)
@@ -220,47 +119,23 @@ teardown(void **state)
 	EVP_PKEY_free(S.vkey);
 	free(S.tmp);
 	free(S.root);
-	free(S.base);
 	free(S.routes);
 	free(S.vectors);
 	return 0;
 }
 
 #define NEED_SERVER() do {						\
-	if (S.pid <= 0)							\
+	if (S.mock.pid <= 0)						\
 		skip();	/* no /usr/bin/python3 or source folder */	\
 } while (0)
 
-static size_t
-on_body(char *p, size_t sz, size_t nm, void *arg)
-{
-	return fwrite(p, sz, nm, (FILE *)arg);
-}
-
-/* GET or POST a control endpoint; the JSON answer (new ref) or NULL. */
+/* GET or POST a control endpoint: the JSON answer (new reference). */
 static json_t *
 control(const char *path, const char *post)
 {
-	CURL		*h;
-	char		*url = pathf("%s%s", S.base, path), *buf = NULL;
-	size_t		 len = 0;
-	FILE		*f;
-	json_t		*doc;
-	json_error_t	 jerr;
+	json_t *doc = avt_mock_json(&S.mock, path, post);
 
-	assert_non_null(h = curl_easy_init());
-	assert_non_null(f = open_memstream(&buf, &len));
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-	if (post != NULL)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
-	assert_int_equal(curl_easy_perform(h), CURLE_OK);
-	fclose(f);
-	curl_easy_cleanup(h);
-	doc = json_loadb(buf, len, 0, &jerr);
-	free(buf);
-	free(url);
+	assert_non_null(doc);
 	return doc;
 }
 
@@ -296,12 +171,12 @@ store(const char *cache, bool online, long kds_ms, long wait_ms,
 	char				*dir = NULL;
 
 	if (cache == NULL) {
-		dir = pathf("%s/cache%d", S.tmp, S.ncache++);
+		dir = avt_strf("%s/cache%d", S.tmp, S.ncache++);
 		cache = dir;
 	}
 	cfg.online = online;
 	cfg.cache_dir = cache;
-	cfg.amd_kds_url = url != NULL ? url : S.base;
+	cfg.amd_kds_url = url != NULL ? url : S.mock.base;
 	cfg.timeout_s = 5;
 	cfg.kds_min_interval_ms = kds_ms;
 	cfg.max_wait_ms = wait_ms;
@@ -313,7 +188,7 @@ store(const char *cache, bool online, long kds_ms, long wait_ms,
 static char *
 cache_of(int i)
 {
-	return pathf("%s/cache%d", S.tmp, i);
+	return avt_strf("%s/cache%d", S.tmp, i);
 }
 
 /* ---- synthetic reports ------------------------------------------------ */
@@ -386,8 +261,8 @@ serve(const struct rep *x)
 	free(p);
 	a = avt_cert_pem(S.pki[x->p]->ask);
 	b = avt_cert_pem(S.pki[x->p]->ark);
-	all = pathf("%s%s", a, b);
-	rel = pathf("/vcek/v1/%s/cert_chain", PROD[x->p]);
+	all = avt_strf("%s%s", a, b);
+	rel = avt_strf("/vcek/v1/%s/cert_chain", PROD[x->p]);
 	put(rel, all, strlen(all));
 	free(rel);
 	free(a);
@@ -397,7 +272,7 @@ serve(const struct rep *x)
 	    NOW + 60 * DAY, NULL, 0);
 	assert_non_null(crl);
 	assert_true((n = i2d_X509_CRL(crl, &der)) > 0);
-	rel = pathf("/vcek/v1/%s/crl", PROD[x->p]);
+	rel = avt_strf("/vcek/v1/%s/crl", PROD[x->p]);
 	put(rel, der, (size_t)n);
 	free(rel);
 	OPENSSL_free(der);
@@ -704,11 +579,11 @@ test_imported_offline(void **state)
 	(void)state;
 	NEED_SERVER();
 	mkrep(&x, 2, 33, 3, NOW - 30 * DAY, NOW + 7 * YEAR);
-	cache = pathf("%s/imported-cache", S.tmp);
-	mkdirs(cache);
-	f[0] = pathf("%s/vcek.pem", S.tmp);
-	f[1] = pathf("%s/ask.pem", S.tmp);
-	f[2] = pathf("%s/ark.pem", S.tmp);
+	cache = avt_strf("%s/imported-cache", S.tmp);
+	avt_mkdirs(cache);
+	f[0] = avt_strf("%s/vcek.pem", S.tmp);
+	f[1] = avt_strf("%s/ask.pem", S.tmp);
+	f[2] = avt_strf("%s/ark.pem", S.tmp);
 	assert_int_equal(avt_cert_write_pem(x.vcek, f[0]), 0);
 	assert_int_equal(avt_cert_write_pem(S.pki[2]->ask, f[1]), 0);
 	assert_int_equal(avt_cert_write_pem(S.pki[2]->ark, f[2]), 0);
@@ -733,7 +608,7 @@ test_imported_offline(void **state)
 static char *
 vec(const char *rel)
 {
-	return pathf("%s/%s", S.vectors, rel);
+	return avt_strf("%s/%s", S.vectors, rel);
 }
 
 static uint8_t *
