@@ -93,8 +93,13 @@ avt_mock_start(struct avt_mock *m, const char *root, const char *routes)
 		dup2(fds[1], STDOUT_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execl(PYTHON, "python3", script, "--root", root, "--routes",
-		    routes, "--max-lifetime", "600", (char *)NULL);
+		if (routes != NULL)
+			execl(PYTHON, "python3", script, "--root", root,
+			    "--routes", routes, "--max-lifetime", "600",
+			    (char *)NULL);
+		else
+			execl(PYTHON, "python3", script, "--root", root,
+			    "--max-lifetime", "600", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);

@@ -27,8 +27,9 @@ char	*avt_source_dir(void);
 bool	 avt_mock_available(void);
 /*
  * Start the server on root with the routes file (both paths borrowed;
- * --max-lifetime 600) and wait up to 15 s for its port.  Returns 0, or
- * -1 (m->pid -1) after saying why on stderr.
+ * routes may be NULL: files and their sidecars only; --max-lifetime 600)
+ * and wait up to 15 s for its port.  Returns 0, or -1 (m->pid -1) after
+ * saying why on stderr.
  */
 int	 avt_mock_start(struct avt_mock *m, const char *root,
 	    const char *routes);

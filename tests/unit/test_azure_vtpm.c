@@ -27,6 +27,7 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_assert.h"
 #include "avt_pki.h"
 #include "avt_snp.h"
 #include "avt_tdx.h"
@@ -322,21 +323,6 @@ evidence(const struct az *a, const char **type)
 	return s;
 }
 
-static struct av_policy *
-policy(const char *type, json_t *section)
-{
-	struct av_policy	*p = NULL;
-	struct av_policy_err	 perr = { 0 };
-	json_t			*doc;
-
-	doc = json_pack("{s:s, s:i, s:{s:o}}", "id", "az-test", "version", 1,
-	    "evidence", type, section);
-	if (av_policy_compile(doc, &p, &perr) != 0)
-		fail_msg("policy: %s: %s", perr.path, perr.reason);
-	json_decref(doc);
-	return p;
-}
-
 static struct av_result *
 run(const struct az *a, const struct av_policy *pol, bool declare)
 {
@@ -359,34 +345,11 @@ run(const struct az *a, const struct av_policy *pol, bool declare)
 	return res;
 }
 
-static void
-dump(const struct av_result *r)
-{
-	json_t	*j = av_result_json(r, NULL);
-	char	*s = json_dumps(j, JSON_INDENT(1));
-
-	fprintf(stderr, "%s\n", s);
-	free(s);
-	json_decref(j);
-}
-
 /* Status st, and code among the contraindicated/warning reasons. */
 static void
 expect(const struct av_result *r, enum av_status st, const char *code)
 {
-	const struct av_submod	*sm = &r->submods[0];
-	bool			 found = code == NULL;
-
-	for (size_t i = 0; code != NULL && i < json_array_size(sm->reasons);
-	    i++)
-		if (strcmp(json_string_value(json_object_get(json_array_get(
-		    sm->reasons, i), "code")), code) == 0)
-			found = true;
-	if (sm->status != st || !found) {
-		dump(r);
-		fail_msg("expected %s with %s", av_status_str(st),
-		    code ? code : "-");
-	}
+	avt_expect(&r->submods[0], st, code);
 }
 
 static const json_t *
@@ -465,24 +428,24 @@ t_snp_policy(void **state)
 	m = hex(a.measurement, 48);
 	bad = hex(other, 48);
 	p7 = hex(F->pcrs.v[AVT_SHA256][7], 32);
-	pol = policy("azure-snp-vtpm", json_pack("{s:s, s:{s:{s:s}},"
+	pol = avt_policy("azure-snp-vtpm", json_pack("{s:s, s:{s:{s:s}},"
 	    " s:{s:[s]}}", "ak_trust", "hcl", "pcrs", "sha256", "7", p7,
-	    "sev-snp", "measurement", m));
+	    "sev-snp", "measurement", m), NULL);
 	r = run(&a, pol, true);
 	/* compared; the missing AMD CRL of the test hierarchy is a warning */
 	assert_true(r->submods[0].compared);
 	assert_int_not_equal(r->submods[0].status, AV_STATUS_CONTRAINDICATED);
 	av_result_free(r);
 	av_policy_free(pol);
-	pol = policy("azure-snp-vtpm", json_pack("{s:{s:[s]}}", "sev-snp",
-	    "measurement", bad));
+	pol = avt_policy("azure-snp-vtpm", json_pack("{s:{s:[s]}}", "sev-snp",
+	    "measurement", bad), NULL);
 	r = run(&a, pol, true);
 	expect(r, AV_STATUS_CONTRAINDICATED, "measurement_mismatch");
 	av_result_free(r);
 	av_policy_free(pol);
 	/* a certificate path is not what vouches for this AK */
-	pol = policy("azure-snp-vtpm", json_pack("{s:s}", "ak_trust",
-	    "certificate"));
+	pol = avt_policy("azure-snp-vtpm", json_pack("{s:s}", "ak_trust",
+	    "certificate"), NULL);
 	r = run(&a, pol, true);
 	expect(r, AV_STATUS_CONTRAINDICATED, "ak_untrusted");
 	av_result_free(r);
@@ -506,8 +469,8 @@ t_tdx_policy(void **state)
 	avt_tdx_quote_spec_init(&ts);
 	memset(other, 0x77, 48);
 	m = hex(other, 48);
-	pol = policy("azure-tdx-vtpm", json_pack("{s:{s:[s]}}", "tdx", "mrtd",
-	    m));
+	pol = avt_policy("azure-tdx-vtpm", json_pack("{s:{s:[s]}}", "tdx",
+	    "mrtd", m), NULL);
 	r = run(&a, pol, true);
 	expect(r, AV_STATUS_CONTRAINDICATED, "measurement_mismatch");
 	av_result_free(r);

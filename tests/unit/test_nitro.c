@@ -75,25 +75,6 @@ make(const struct avt_nitro_spec *s, const struct avt_nitro_pki *k,
 	return p;
 }
 
-/* Compile a policy whose "evidence" holds {type: section}. */
-static struct av_policy *
-policy(const char *type, json_t *section, json_t *freshness)
-{
-	struct av_policy	*p = NULL;
-	struct av_policy_err	 perr = { 0 };
-	json_t			*doc;
-
-	doc = json_pack("{s:s, s:i, s:{s:o}}", "id", "nitro-test", "version",
-	    1, "evidence", type, section);
-	assert_non_null(doc);
-	if (freshness != NULL)
-		json_object_set_new(doc, "freshness", freshness);
-	if (av_policy_compile(doc, &p, &perr) != 0)
-		fail_msg("policy: %s: %s", perr.path, perr.reason);
-	json_decref(doc);
-	return p;
-}
-
 /* A section listing PCR0, 1, 2 and 8 of s. */
 static json_t *
 section_for(const struct avt_nitro_spec *s)
@@ -173,37 +154,8 @@ code_at(const struct av_submod *sm, size_t i)
 static void
 assert_failed(const struct av_result *res, const char *code)
 {
-	const struct av_submod *sm = &res->submods[0];
-
-	if (json_array_size(sm->reasons) != 1 ||
-	    strcmp(code_at(sm, 0), code) != 0) {
-		char *s = json_dumps(sm->reasons, 0);
-
-		fail_msg("expected only %s, got %s", code, s);
-	}
+	avt_expect_only(&res->submods[0], code);
 	assert_int_equal(res->status, AV_STATUS_CONTRAINDICATED);
-	assert_int_equal(sm->status, AV_STATUS_CONTRAINDICATED);
-}
-
-/* A reason of this code (and claim, if given) is present; returns it. */
-static json_t *
-find_reason(const struct av_submod *sm, const char *code, const char *claim)
-{
-	json_t	*r;
-	size_t	 i;
-
-	json_array_foreach(sm->reasons, i, r) {
-		const char *c = json_string_value(json_object_get(r, "claim"));
-
-		if (strcmp(json_string_value(json_object_get(r, "code")),
-		    code) != 0)
-			continue;
-		if (claim == NULL || (c != NULL && strcmp(c, claim) == 0))
-			return r;
-	}
-	fail_msg("no reason %s (claim %s) in %s", code,
-	    claim != NULL ? claim : "-", json_dumps(sm->reasons, 0));
-	return NULL;
 }
 
 /* Parse only (declared backend), expecting failure code and reason part. */
@@ -269,7 +221,7 @@ test_good_affirming(void **state)
 	s.public_key = (struct avt_nitro_field){ AVT_OPT_BYTES, pk, sizeof(pk) };
 	s.user_data = (struct avt_nitro_field){ AVT_OPT_BYTES, ud, sizeof(ud) };
 	doc = make(&s, NULL, &len);
-	pol = policy("aws-nitro", section_for(&s), NULL);
+	pol = avt_policy("aws-nitro", section_for(&s), NULL);
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0);
 	sm = &res->submods[0];
 	if (res->status != AV_STATUS_AFFIRMING)
@@ -363,7 +315,7 @@ test_tagged_and_indefinite(void **state)
 		s.indefinite = (v != 0);
 		doc = make(&s, NULL, &len);
 		assert_true(s.tagged == (doc[0] == 0xd2));
-		pol = policy("aws-nitro", section_for(&s), NULL);
+		pol = avt_policy("aws-nitro", section_for(&s), NULL);
 		res = run(doc, len, NULL, pol, NULL, 0, T0);
 		if (res->status != AV_STATUS_AFFIRMING)
 			fail_msg("variant %d: %s", v,
@@ -395,10 +347,10 @@ test_debug(void **state)
 	avt_nitro_spec_debug(&s);
 	doc = make(&s, NULL, &len);
 	/* debug forbidden by default */
-	pol = policy("aws-nitro", section_for(&s), NULL);
+	pol = avt_policy("aws-nitro", section_for(&s), NULL);
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0);
 	assert_failed(res, "debug_enabled");
-	r = find_reason(&res->submods[0], "debug_enabled", "debug");
+	r = avt_find_reason(&res->submods[0], "debug_enabled", "debug");
 	assert_true(json_is_false(json_object_get(r, "expected")));
 	assert_true(json_is_true(json_object_get(r, "actual")));
 	assert_true(json_is_true(json_object_get(res->submods[0].claims,
@@ -409,7 +361,7 @@ test_debug(void **state)
 	/* "debug": true allows it */
 	sec = section_for(&s);
 	json_object_set_new(sec, "debug", json_true());
-	pol = policy("aws-nitro", sec, NULL);
+	pol = avt_policy("aws-nitro", sec, NULL);
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0);
 	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
 	assert_true(json_is_true(json_object_get(res->submods[0].claims,
@@ -419,7 +371,7 @@ test_debug(void **state)
 	/* "debug": false explicitly */
 	sec = section_for(&s);
 	json_object_set_new(sec, "debug", json_false());
-	pol = policy("aws-nitro", sec, NULL);
+	pol = avt_policy("aws-nitro", sec, NULL);
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0);
 	assert_failed(res, "debug_enabled");
 	av_result_free(res);
@@ -449,10 +401,10 @@ test_wrong_pcr(void **state)
 	other.pcr[0][0] ^= 0xff;
 	h2 = avt_nitro_pcr_hex(&other, 0);
 	json_object_set_new(sec, "pcr0", json_pack("[s,s]", h, h2));
-	pol = policy("aws-nitro", sec, NULL);
+	pol = avt_policy("aws-nitro", sec, NULL);
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0);
 	assert_failed(res, "measurement_mismatch");
-	r = find_reason(&res->submods[0], "measurement_mismatch", "pcr0");
+	r = avt_find_reason(&res->submods[0], "measurement_mismatch", "pcr0");
 	assert_int_equal(json_array_size(json_object_get(r, "expected")), 2);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(
 	    r, "expected"), 0)), h);
@@ -478,7 +430,7 @@ test_wrong_pcr(void **state)
 	json_object_set_new(sec, "pcr1", json_pack("[s,s]", h, h2));
 	free(h);
 	free(h2);
-	pol = policy("aws-nitro", sec, NULL);
+	pol = avt_policy("aws-nitro", sec, NULL);
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0);
 	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
 	av_result_free(res);
@@ -489,10 +441,10 @@ test_wrong_pcr(void **state)
 	h = avt_nitro_pcr_hex(&s, 20);
 	json_object_set_new(sec, "pcr20", json_string(h));
 	free(h);
-	pol = policy("aws-nitro", sec, NULL);
+	pol = avt_policy("aws-nitro", sec, NULL);
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0);
 	assert_failed(res, "measurement_mismatch");
-	r = find_reason(&res->submods[0], "measurement_mismatch", "pcr20");
+	r = avt_find_reason(&res->submods[0], "measurement_mismatch", "pcr20");
 	assert_true(json_is_null(json_object_get(r, "actual")));
 	av_result_free(res);
 	av_policy_free(pol);
@@ -1065,7 +1017,7 @@ test_nonce(void **state)
 	avt_nitro_spec_init(&s, T0, false);
 	s.nonce = (struct avt_nitro_field){ AVT_OPT_BYTES, nonce, 32 };
 	doc = make(&s, NULL, &len);
-	pol = policy("aws-nitro", section_for(&s),
+	pol = avt_policy("aws-nitro", section_for(&s),
 	    json_pack("{s:s}", "nonce", "required"));
 	/* matching nonce */
 	res = run(doc, len, "aws-nitro", pol, nonce, 32, T0);
@@ -1077,7 +1029,7 @@ test_nonce(void **state)
 	/* another nonce */
 	res = run(doc, len, "aws-nitro", pol, other, 32, T0);
 	assert_failed(res, "nonce_mismatch");
-	r = find_reason(&res->submods[0], "nonce_mismatch", "nonce");
+	r = avt_find_reason(&res->submods[0], "nonce_mismatch", "nonce");
 	assert_string_equal(json_string_value(json_object_get(r, "actual")),
 	    h);
 	free(h);
@@ -1097,7 +1049,7 @@ test_nonce(void **state)
 	doc = make(&s, NULL, &len);
 	res = run(doc, len, "aws-nitro", NULL, nonce, 32, T0);
 	assert_int_equal(res->status, AV_STATUS_CONTRAINDICATED);
-	r = find_reason(&res->submods[0], "nonce_mismatch", "nonce");
+	r = avt_find_reason(&res->submods[0], "nonce_mismatch", "nonce");
 	assert_true(json_is_null(json_object_get(r, "actual")));
 	av_result_free(res);
 	free(doc);
@@ -1154,7 +1106,7 @@ test_runtime_data_binding(void **state)
 	s.public_key = (struct avt_nitro_field){ AVT_OPT_BYTES, pub,
 	    sizeof(pub) };
 	doc = make(&s, NULL, &len);
-	pol = policy("aws-nitro", section_for(&s),
+	pol = avt_policy("aws-nitro", section_for(&s),
 	    json_pack("{s:s}", "nonce", "required"));
 	res = run_rt(doc, len, pol, nonce, 32, rt, sizeof(rt));
 	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
@@ -1168,7 +1120,7 @@ test_runtime_data_binding(void **state)
 	/* another nonce, or other runtime data: binding_mismatch */
 	res = run_rt(doc, len, pol, other, 32, rt, sizeof(rt));
 	assert_failed(res, "binding_mismatch");
-	r = find_reason(&res->submods[0], "binding_mismatch", "user_data");
+	r = avt_find_reason(&res->submods[0], "binding_mismatch", "user_data");
 	h = av_hex_encode(ud, 64);
 	assert_string_equal(json_string_value(json_object_get(r, "actual")),
 	    h);
@@ -1232,7 +1184,7 @@ test_runtime_data_binding(void **state)
 	/* a wrong nonce with runtime_data is binding_mismatch, once */
 	res = run_rt(doc, len, pol, other, 32, rt, sizeof(rt));
 	assert_failed(res, "binding_mismatch");
-	r = find_reason(&res->submods[0], "binding_mismatch", "user_data");
+	r = avt_find_reason(&res->submods[0], "binding_mismatch", "user_data");
 	assert_true(json_is_null(json_object_get(r, "actual")));
 	av_result_free(res);
 	free(doc);
@@ -1265,14 +1217,14 @@ test_too_old(void **state)
 	(void)state;
 	avt_nitro_spec_init(&s, T0, false);
 	doc = make(&s, NULL, &len);
-	pol = policy("aws-nitro", section_for(&s),
+	pol = avt_policy("aws-nitro", section_for(&s),
 	    json_pack("{s:i}", "max_age_s", 300));
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0 + 300);
 	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
 	av_result_free(res);
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0 + 301);
 	assert_failed(res, "evidence_too_old");
-	find_reason(&res->submods[0], "evidence_too_old", "timestamp");
+	avt_find_reason(&res->submods[0], "evidence_too_old", "timestamp");
 	av_result_free(res);
 	res = run(doc, len, "aws-nitro", pol, NULL, 0, T0 - 60);
 	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
@@ -1331,7 +1283,7 @@ test_nitrotpm(void **state)
 	h = avt_nitro_pcr_hex(&s, 0);
 	json_object_set_new(sec, "pcr0", json_string(h));
 	free(h);
-	pol = policy("aws-nitrotpm", sec, NULL);
+	pol = avt_policy("aws-nitrotpm", sec, NULL);
 	res = run(doc, len, "aws-nitrotpm", pol, NULL, 0, T0);
 	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
 	av_result_free(res);
@@ -1345,7 +1297,7 @@ test_nitrotpm(void **state)
 	h = avt_nitro_pcr_hex(&s, 0);
 	json_object_set_new(sec, "pcr0", json_string(h));
 	free(h);
-	pol = policy("aws-nitrotpm", sec, NULL);
+	pol = avt_policy("aws-nitrotpm", sec, NULL);
 	res = run(doc, len, "aws-nitrotpm", pol, NULL, 0, T0);
 	assert_int_equal(res->status, AV_STATUS_AFFIRMING);
 	av_result_free(res);

@@ -31,6 +31,8 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_assert.h"
+#include "avt_mock.h"
 #include "avt_pki.h"
 #include "avt_tdx.h"
 #include "evidence/dcap.h"
@@ -147,17 +149,7 @@ parse_fail(const uint8_t *p, size_t n, enum av_code code, const char *why)
 static struct av_policy *
 policy(json_t *section)
 {
-	struct av_policy	*p = NULL;
-	struct av_policy_err	 perr = { 0 };
-	json_t			*doc;
-
-	doc = json_pack("{s:s, s:i, s:{s:o}}", "id", "tdx-test", "version", 1,
-	    "evidence", "tdx", section);
-	assert_non_null(doc);
-	if (av_policy_compile(doc, &p, &perr) != 0)
-		fail_msg("policy: %s: %s", perr.path, perr.reason);
-	json_decref(doc);
-	return p;
+	return avt_policy("tdx", section, NULL);
 }
 
 /* Expect a policy section to be rejected at path, reason containing why. */
@@ -259,27 +251,6 @@ dump(const json_t *j)
 	free(last);
 	last = json_dumps(j, JSON_COMPACT);
 	return last;
-}
-
-/* A reason of this code (and claim, if given) is present; returns it. */
-static json_t *
-find_reason(const struct av_submod *sm, const char *code, const char *claim)
-{
-	json_t	*r;
-	size_t	 i;
-
-	json_array_foreach(sm->reasons, i, r) {
-		const char *c = json_string_value(json_object_get(r, "claim"));
-
-		if (strcmp(json_string_value(json_object_get(r, "code")),
-		    code) != 0)
-			continue;
-		if (claim == NULL || (c != NULL && strcmp(c, claim) == 0))
-			return r;
-	}
-	fail_msg("no reason %s (claim %s) in %s", code,
-	    claim != NULL ? claim : "-", dump(sm->reasons));
-	return NULL;
 }
 
 static bool
@@ -899,7 +870,7 @@ expect_fatal(const struct avt_tdx_quote_spec *s, const struct avt_tdx *who,
 	res = run_item(item_full(p, n), NULL, NULL);
 	assert_int_equal(res->submods[0].status, AV_STATUS_CONTRAINDICATED);
 	assert_reasons(&res->submods[0], code, NULL);
-	r = find_reason(&res->submods[0], code, NULL);
+	r = avt_find_reason(&res->submods[0], code, NULL);
 	if (why != NULL && strstr(json_string_value(json_object_get(r,
 	    "message")), why) == NULL)
 		fail_msg("message %s lacks %s", dump(r), why);
@@ -1017,7 +988,7 @@ test_verify_revoked(void **state)
 	res = run_item(avt_tdx_item(F->t, p, n, F->tcb, F->qe, crl,
 	    F->root_crl), NULL, NULL);
 	assert_int_equal(res->submods[0].status, AV_STATUS_CONTRAINDICATED);
-	find_reason(&res->submods[0], "collateral_invalid",
+	avt_find_reason(&res->submods[0], "collateral_invalid",
 	    "collateral.pck_crl");
 	av_result_free(res);
 	free(crl);
@@ -1041,16 +1012,16 @@ test_collateral_missing(void **state)
 	res = run_item(avt_tdx_item(F->t, p, n, NULL, NULL, NULL, NULL), NULL,
 	    NULL);
 	assert_int_equal(res->submods[0].status, AV_STATUS_WARNING);
-	r = find_reason(&res->submods[0], "collateral_missing",
+	r = avt_find_reason(&res->submods[0], "collateral_missing",
 	    "collateral.tcb_info");
 	assert_string_equal(sev(r), "warning");
 	assert_string_equal(json_string_value(json_object_get(r, "actual")),
 	    "20a06f000000");
-	find_reason(&res->submods[0], "collateral_missing",
+	avt_find_reason(&res->submods[0], "collateral_missing",
 	    "collateral.qe_identity");
-	find_reason(&res->submods[0], "collateral_missing",
+	avt_find_reason(&res->submods[0], "collateral_missing",
 	    "collateral.pck_crl");
-	find_reason(&res->submods[0], "collateral_missing",
+	avt_find_reason(&res->submods[0], "collateral_missing",
 	    "collateral.root_ca_crl");
 	assert_string_equal(claim_str(&res->submods[0], "tcb.status"),
 	    "Unknown");
@@ -1091,7 +1062,7 @@ test_collateral_invalid(void **state)
 	doc = avt_tdx_tcb_info(F->t, &ts);
 	res = run_item(avt_tdx_item(F->t, p, n, doc, F->qe, F->pck_crl,
 	    F->root_crl), NULL, NULL);
-	r = find_reason(&res->submods[0], "collateral_invalid",
+	r = avt_find_reason(&res->submods[0], "collateral_invalid",
 	    "collateral.tcb_info");
 	assert_string_equal(sev(r), "contraindicated");
 	assert_string_equal(json_string_value(json_object_get(r, "message")),
@@ -1106,7 +1077,7 @@ test_collateral_invalid(void **state)
 	doc = avt_tdx_tcb_info(F->t, &ts);
 	res = run_item(avt_tdx_item(F->t, p, n, doc, F->qe, F->pck_crl,
 	    F->root_crl), NULL, NULL);
-	find_reason(&res->submods[0], "collateral_invalid",
+	avt_find_reason(&res->submods[0], "collateral_invalid",
 	    "collateral.tcb_info");
 	av_result_free(res);
 	free(doc);
@@ -1116,7 +1087,7 @@ test_collateral_invalid(void **state)
 	doc = avt_tdx_tcb_info(F->t, &ts);
 	res = run_item(avt_tdx_item(F->t, p, n, doc, F->qe, F->pck_crl,
 	    F->root_crl), NULL, NULL);
-	r = find_reason(&res->submods[0], "collateral_invalid", "fmspc");
+	r = avt_find_reason(&res->submods[0], "collateral_invalid", "fmspc");
 	assert_string_equal(json_string_value(json_object_get(r, "actual")),
 	    "20a06f000000");
 	av_result_free(res);
@@ -1127,7 +1098,7 @@ test_collateral_invalid(void **state)
 	doc = avt_tdx_tcb_info(F->t, &ts);
 	res = run_item(avt_tdx_item(F->t, p, n, doc, F->qe, F->pck_crl,
 	    F->root_crl), NULL, NULL);
-	find_reason(&res->submods[0], "collateral_invalid",
+	avt_find_reason(&res->submods[0], "collateral_invalid",
 	    "collateral.tcb_info");
 	av_result_free(res);
 	free(doc);
@@ -1137,14 +1108,14 @@ test_collateral_invalid(void **state)
 	doc = avt_tdx_qe_identity(F->t, &qs);
 	res = run_item(avt_tdx_item(F->t, p, n, F->tcb, doc, F->pck_crl,
 	    F->root_crl), NULL, NULL);
-	find_reason(&res->submods[0], "collateral_invalid",
+	avt_find_reason(&res->submods[0], "collateral_invalid",
 	    "collateral.qe_identity");
 	av_result_free(res);
 	free(doc);
 	/* a companion that is not JSON at all: a request-level problem */
 	res = run_item(avt_tdx_item(F->t, p, n, "not json", NULL, NULL, NULL),
 	    NULL, NULL);
-	r = find_reason(&res->submods[0], "collateral_invalid",
+	r = avt_find_reason(&res->submods[0], "collateral_invalid",
 	    "collateral.tcb_info");
 	assert_string_equal(sev(r), "contraindicated");
 	assert_string_equal(claim_str(&res->submods[0],
@@ -1155,7 +1126,7 @@ test_collateral_invalid(void **state)
 	/* a CRL companion that is not a CRL */
 	res = run_item(avt_tdx_item(F->t, p, n, F->tcb, F->qe, "abcd", NULL),
 	    NULL, NULL);
-	find_reason(&res->submods[0], "collateral_invalid",
+	avt_find_reason(&res->submods[0], "collateral_invalid",
 	    "collateral.pck_crl");
 	assert_string_equal(claim_str(&res->submods[0], "tcb.status"),
 	    "UpToDate");
@@ -1177,14 +1148,14 @@ test_collateral_expired(void **state)
 	p = default_quote(&n);
 	res = run_item(item_full(p, n), NULL, &o);
 	assert_int_equal(res->submods[0].status, AV_STATUS_CONTRAINDICATED);
-	r = find_reason(&res->submods[0], "collateral_expired",
+	r = avt_find_reason(&res->submods[0], "collateral_expired",
 	    "collateral.tcb_info");
 	assert_string_equal(sev(r), "contraindicated");
 	assert_string_equal(json_string_value(json_object_get(r, "expected")),
 	    avt_tdx_time(T0 + 29 * DAY));
-	find_reason(&res->submods[0], "collateral_expired",
+	avt_find_reason(&res->submods[0], "collateral_expired",
 	    "collateral.qe_identity");
-	find_reason(&res->submods[0], "collateral_expired",
+	avt_find_reason(&res->submods[0], "collateral_expired",
 	    "collateral.pck_crl");
 	assert_false(has_reason(&res->submods[0], "tcb_out_of_date"));
 	assert_string_equal(claim_str(&res->submods[0], "tcb.status"),
@@ -1195,7 +1166,7 @@ test_collateral_expired(void **state)
 	pol = policy(json_pack("{s:i}", "collateral_grace_s", 30 * 86400));
 	res = run_item(item_full(p, n), pol, &o);
 	assert_int_equal(res->submods[0].status, AV_STATUS_WARNING);
-	r = find_reason(&res->submods[0], "collateral_expired",
+	r = avt_find_reason(&res->submods[0], "collateral_expired",
 	    "collateral.tcb_info");
 	assert_string_equal(sev(r), "warning");
 	assert_string_equal(claim_str(&res->submods[0], "tcb.status"),
@@ -1208,7 +1179,7 @@ test_collateral_expired(void **state)
 	/* issued after the verification time */
 	o.now = T0 - 2 * DAY;
 	res = run_item(item_full(p, n), NULL, &o);
-	r = find_reason(&res->submods[0], "collateral_invalid",
+	r = avt_find_reason(&res->submods[0], "collateral_invalid",
 	    "collateral.tcb_info");
 	av_result_free(res);
 	free(p);
@@ -1293,7 +1264,7 @@ test_tcb_statuses(void **state)
 		res = run_tcb(NULL, &ts, NULL, pol);
 		assert_string_equal(claim_str(&res->submods[0], "tcb.status"),
 		    st[i]);
-		r = find_reason(&res->submods[0], "policy_violation",
+		r = avt_find_reason(&res->submods[0], "policy_violation",
 		    "tcb.status");
 		assert_string_equal(sev(r), "contraindicated");
 		assert_string_equal(json_string_value(json_object_get(
@@ -1325,7 +1296,7 @@ test_tcb_statuses(void **state)
 		    "INTEL-SA-00615"));
 		res = run_tcb(NULL, &ts, NULL, ok);
 		assert_reasons(&res->submods[0], "policy_violation", NULL);
-		find_reason(&res->submods[0], "policy_violation",
+		avt_find_reason(&res->submods[0], "policy_violation",
 		    "tcb.advisory_ids");
 		av_result_free(res);
 		av_policy_free(ok);
@@ -1346,7 +1317,7 @@ test_tcb_out_of_date(void **state)
 	avt_tdx_quote_spec_init(&s);
 	s.tee_tcb_svn[2] = 2;
 	res = run_tcb(&s, NULL, NULL, pol);
-	r = find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
+	r = avt_find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
 	assert_string_equal(sev(r), "contraindicated");
 	assert_string_equal(claim_str(&res->submods[0], "tcb.status"),
 	    "OutOfDate");
@@ -1368,19 +1339,19 @@ test_tcb_out_of_date(void **state)
 	s.tee_tcb_svn[2] = 2;
 	res = run_tcb(&s, NULL, NULL, p2);
 	assert_int_equal(res->submods[0].status, AV_STATUS_WARNING);
-	r = find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
+	r = avt_find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
 	assert_string_equal(sev(r), "warning");
 	av_result_free(res);
 	av_policy_free(p2);
 	p2 = policy(json_pack("{s:i}", "out_of_date_grace_s", 30 * 86400));
 	res = run_tcb(&s, NULL, NULL, p2);
-	r = find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
+	r = avt_find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
 	assert_string_equal(sev(r), "contraindicated");
 	av_result_free(res);
 	av_policy_free(p2);
 	/* without a policy: a warning */
 	res = run_tcb(&s, NULL, NULL, NULL);
-	r = find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
+	r = avt_find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
 	assert_string_equal(sev(r), "warning");
 	av_result_free(res);
 
@@ -1388,7 +1359,7 @@ test_tcb_out_of_date(void **state)
 	avt_tdx_quote_spec_init(&s);
 	s.tee_tcb_svn[0] = 3;
 	res = run_tcb(&s, NULL, NULL, pol);
-	find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
+	avt_find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
 	assert_string_equal(claim_str(&res->submods[0],
 	    "tcb.tdx_module_status"), "OutOfDate");
 	assert_string_equal(claim_str(&res->submods[0], "tcb.tdx_status"),
@@ -1405,7 +1376,8 @@ test_tcb_out_of_date(void **state)
 		ps.comp_svn[4] = 3;
 		assert_int_equal(avt_tdx_set_pck(F->t, &ps), 0);
 		res = run_tcb(NULL, NULL, NULL, pol);
-		find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
+		avt_find_reason(&res->submods[0], "tcb_out_of_date",
+		    "tcb.status");
 		assert_string_equal(claim_str(&res->submods[0],
 		    "tcb.sgx_status"), "OutOfDate");
 		assert_behind(&res->submods[0],
@@ -1432,7 +1404,7 @@ test_tcb_out_of_date(void **state)
 	avt_tdx_quote_spec_init(&s);
 	s.qe_isvsvn = 5;
 	res = run_tcb(&s, NULL, NULL, pol);
-	find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
+	avt_find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
 	assert_string_equal(claim_str(&res->submods[0], "tcb.qe_status"),
 	    "OutOfDate");
 	assert_string_equal(claim_str(&res->submods[0], "qe.tcb_status"),
@@ -1460,7 +1432,7 @@ test_tcb_converge(void **state)
 	res = run_tcb(&s, &ts, NULL, pol);
 	assert_string_equal(claim_str(&res->submods[0], "tcb.status"),
 	    "OutOfDateConfigurationNeeded");
-	find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
+	avt_find_reason(&res->submods[0], "tcb_out_of_date", "tcb.status");
 	av_result_free(res);
 
 	/* module revoked */
@@ -1530,7 +1502,7 @@ test_tcb_unsupported(void **state)
 	assert_int_equal(avt_tdx_set_pck(F->t, &ps), 0);
 	res = run_tcb(NULL, NULL, NULL, NULL);
 	assert_int_equal(res->submods[0].status, AV_STATUS_CONTRAINDICATED);
-	r = find_reason(&res->submods[0], "tcb_level_unsupported",
+	r = avt_find_reason(&res->submods[0], "tcb_level_unsupported",
 	    "tcb.status");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(
 	    json_object_get(r, "actual"), "components"), 0)),
@@ -1546,7 +1518,7 @@ test_tcb_unsupported(void **state)
 	avt_tdx_quote_spec_init(&s);
 	s.tee_tcb_svn[1] = 2;
 	res = run_tcb(&s, NULL, NULL, pol);
-	r = find_reason(&res->submods[0], "tcb_level_unsupported",
+	r = avt_find_reason(&res->submods[0], "tcb_level_unsupported",
 	    "tcb.tdx_module");
 	assert_string_equal(json_string_value(json_object_get(r, "actual")),
 	    "TDX_02");
@@ -1557,12 +1529,13 @@ test_tcb_unsupported(void **state)
 	s.mrsignerseam[0] = 1;
 	res = run_tcb(&s, NULL, NULL, pol);
 	assert_reasons(&res->submods[0], "measurement_mismatch", NULL);
-	find_reason(&res->submods[0], "measurement_mismatch", "mrsignerseam");
+	avt_find_reason(&res->submods[0], "measurement_mismatch",
+	    "mrsignerseam");
 	av_result_free(res);
 	avt_tdx_quote_spec_init(&s);
 	s.seam_attributes[0] = 1;
 	res = run_tcb(&s, NULL, NULL, pol);
-	find_reason(&res->submods[0], "measurement_mismatch",
+	avt_find_reason(&res->submods[0], "measurement_mismatch",
 	    "seam_attributes");
 	av_result_free(res);
 	av_policy_free(pol);
@@ -1579,7 +1552,7 @@ test_qe_identity_mismatch(void **state)
 	avt_tdx_qe_spec_init(&qs, F->t);
 	qs.mrsigner[0] ^= 1;
 	res = run_tcb(NULL, NULL, &qs, NULL);
-	r = find_reason(&res->submods[0], "qe_identity_mismatch",
+	r = avt_find_reason(&res->submods[0], "qe_identity_mismatch",
 	    "qe.mrsigner");
 	assert_string_equal(sev(r), "contraindicated");
 	av_result_free(res);
@@ -1587,25 +1560,28 @@ test_qe_identity_mismatch(void **state)
 	avt_tdx_qe_spec_init(&qs, F->t);
 	qs.isvprodid = 1;
 	res = run_tcb(NULL, NULL, &qs, NULL);
-	find_reason(&res->submods[0], "qe_identity_mismatch", "qe.isvprodid");
+	avt_find_reason(&res->submods[0], "qe_identity_mismatch",
+	    "qe.isvprodid");
 	av_result_free(res);
 
 	avt_tdx_qe_spec_init(&qs, F->t);
 	qs.attributes[1] = 0x01;
 	res = run_tcb(NULL, NULL, &qs, NULL);
-	find_reason(&res->submods[0], "qe_identity_mismatch", "qe.attributes");
+	avt_find_reason(&res->submods[0], "qe_identity_mismatch",
+	    "qe.attributes");
 	av_result_free(res);
 
 	avt_tdx_qe_spec_init(&qs, F->t);
 	qs.miscselect = 1;
 	res = run_tcb(NULL, NULL, &qs, NULL);
-	find_reason(&res->submods[0], "qe_identity_mismatch", "qe.miscselect");
+	avt_find_reason(&res->submods[0], "qe_identity_mismatch",
+	    "qe.miscselect");
 	av_result_free(res);
 
 	avt_tdx_qe_spec_init(&qs, F->t);
 	qs.id = "QE";
 	res = run_tcb(NULL, NULL, &qs, NULL);
-	find_reason(&res->submods[0], "qe_identity_mismatch",
+	avt_find_reason(&res->submods[0], "qe_identity_mismatch",
 	    "collateral.qe_identity");
 	av_result_free(res);
 }
@@ -1630,7 +1606,7 @@ test_appraise(void **state)
 	    "000000000000000000000000000000000000000000000000"));
 	p = default_quote(&n);
 	res = run_item(item_full(p, n), pol, NULL);
-	r = find_reason(&res->submods[0], "measurement_mismatch", "mrtd");
+	r = avt_find_reason(&res->submods[0], "measurement_mismatch", "mrtd");
 	assert_int_equal(json_array_size(json_object_get(r, "expected")), 1);
 	assert_reasons(&res->submods[0], "measurement_mismatch", NULL);
 	av_result_free(res);
@@ -1691,7 +1667,7 @@ test_appraise(void **state)
 	    1, "sept_ve_disable", 0, "perfmon", 0));
 	res = run_item(item_full(p, n), pol, NULL);
 	assert_reasons(&res->submods[0], "policy_violation", NULL);
-	find_reason(&res->submods[0], "policy_violation",
+	avt_find_reason(&res->submods[0], "policy_violation",
 	    "td_attributes.sept_ve_disable");
 	av_result_free(res);
 	av_policy_free(pol);
@@ -1702,7 +1678,7 @@ test_appraise(void **state)
 	    "svn", 6));
 	p = default_quote(&n);
 	res = run_item(item_full(p, n), pol, NULL);
-	r = find_reason(&res->submods[0], "version_below_minimum",
+	r = avt_find_reason(&res->submods[0], "version_below_minimum",
 	    "tdx_module");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(r,
 	    "actual"), "svn")), 5);
@@ -1714,7 +1690,8 @@ test_appraise(void **state)
 	    "000000000000000000000000000000000000000000000000"
 	    "000000000000000000000000000000000000000000000000"));
 	res = run_item(item_full(p, n), pol, NULL);
-	find_reason(&res->submods[0], "measurement_mismatch", "mrservicetd");
+	avt_find_reason(&res->submods[0], "measurement_mismatch",
+	    "mrservicetd");
 	av_result_free(res);
 	av_policy_free(pol);
 	free(p);
@@ -1750,14 +1727,14 @@ test_binding(void **state)
 	o.rt = rt;
 	o.rt_len = sizeof(rt);
 	res = run_item(item_full(p, n), NULL, &o);
-	r = find_reason(&res->submods[0], "binding_mismatch", "report_data");
+	r = avt_find_reason(&res->submods[0], "binding_mismatch", "report_data");
 	assert_string_equal(sev(r), "contraindicated");
 	av_result_free(res);
 	/* a policy fixing SHA-512 refuses the raw form */
 	pol = policy(json_pack("{s:s}", "report_data", "sha512"));
 	o.rt = NULL;
 	res = run_item(item_full(p, n), pol, &o);
-	find_reason(&res->submods[0], "nonce_mismatch", "report_data");
+	avt_find_reason(&res->submods[0], "nonce_mismatch", "report_data");
 	av_result_free(res);
 	av_policy_free(pol);
 	free(p);
@@ -1782,17 +1759,17 @@ test_binding(void **state)
 	av_result_free(res);
 	pol = policy(json_pack("{s:s}", "report_data", "raw"));
 	res = run_item(item_full(p, n), pol, &o);
-	find_reason(&res->submods[0], "binding_mismatch", "report_data");
+	avt_find_reason(&res->submods[0], "binding_mismatch", "report_data");
 	av_result_free(res);
 	av_policy_free(pol);
 	/* wrong nonce */
 	nonce[0] ^= 1;
 	res = run_item(item_full(p, n), NULL, &o);
-	find_reason(&res->submods[0], "binding_mismatch", "report_data");
+	avt_find_reason(&res->submods[0], "binding_mismatch", "report_data");
 	av_result_free(res);
 	o.rt = NULL;
 	res = run_item(item_full(p, n), NULL, &o);
-	find_reason(&res->submods[0], "nonce_mismatch", "report_data");
+	avt_find_reason(&res->submods[0], "nonce_mismatch", "report_data");
 	av_result_free(res);
 	free(p);
 }
@@ -1884,7 +1861,7 @@ test_collateral_store(void **state)
 	/* the request still wins over the store */
 	res = run_item(avt_tdx_item(F->t, p, n, other, NULL, NULL, NULL), NULL,
 	    &o);
-	find_reason(&res->submods[0], "collateral_invalid", "fmspc");
+	avt_find_reason(&res->submods[0], "collateral_invalid", "fmspc");
 	av_result_free(res);
 	av_collateral_free(coll);
 	avt_rmtree(dir);
@@ -1892,43 +1869,6 @@ test_collateral_store(void **state)
 	free(chain);
 	free(other);
 	free(p);
-}
-
-/* Start the mock vendor server on root; returns its pid, sets *port. */
-static pid_t
-mock_start(const char *root, int *port)
-{
-	const char	*src = getenv("AV_SOURCE_DIR");
-	char		 script[1024], line[64];
-	int		 fd[2];
-	pid_t		 pid;
-	FILE		*f;
-
-	if (src == NULL || access("/usr/bin/python3", X_OK) != 0)
-		return -1;
-	snprintf(script, sizeof(script), "%s/tests/tools/mock_vendor_server.py",
-	    src);
-	if (access(script, R_OK) != 0 || pipe(fd) != 0)
-		return -1;
-	if ((pid = fork()) == 0) {
-		dup2(fd[1], 1);
-		close(fd[0]);
-		close(fd[1]);
-		execl("/usr/bin/python3", "python3", script, "--root", root,
-		    "--port", "0", "--max-lifetime", "120", (char *)NULL);
-		_exit(127);
-	}
-	close(fd[1]);
-	if (pid < 0 || (f = fdopen(fd[0], "r")) == NULL)
-		return -1;
-	if (fgets(line, sizeof(line), f) == NULL || (*port = atoi(line)) <= 0) {
-		fclose(f);
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	fclose(f);
-	return pid;
 }
 
 static void
@@ -1942,8 +1882,7 @@ test_collateral_pcs(void **state)
 	char				 path[1024], hdr[16384];
 	uint8_t				*p;
 	size_t				 n;
-	int				 port;
-	pid_t				 pid;
+	struct avt_mock			 mock;
 
 	(void)state;
 	assert_non_null(dir = avt_tmpdir());
@@ -1967,11 +1906,11 @@ test_collateral_pcs(void **state)
 	write_file(dir, "tdx/certification/v4/qe/identity.headers.json",
 	    "{\"SGX-Enclave-Identity-Issuer-Chain\": {\"file\": "
 	    "\"tcb-chain.pem\", \"urlencode\": true}}");
-	if ((pid = mock_start(dir, &port)) <= 0) {
+	if (!avt_mock_available() || avt_mock_start(&mock, dir, NULL) != 0) {
 		print_message("skipped: mock_vendor_server.py not runnable\n");
 		goto done;
 	}
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	snprintf(url, sizeof(url), "%s", mock.base);
 	cfg.intel_pcs_url = url;
 	cfg.cache_dir = cache;
 	assert_non_null(coll = av_collateral_new(&cfg));
@@ -1992,8 +1931,7 @@ test_collateral_pcs(void **state)
 	    "collateral.root_ca_crl.source"), "pcs");
 	av_result_free(res);
 	av_collateral_free(coll);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	avt_mock_stop(&mock);
 
 	/* offline afterwards: the cache answers */
 	cfg.online = false;

@@ -27,6 +27,7 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/verify.h"
+#include "avt_assert.h"
 #include "avt_pki.h"
 #include "avt_tpm.h"
 #include "evidence/tpm.h"
@@ -234,20 +235,11 @@ spki_hex(EVP_PKEY *key)
 	return hex(h, 32);
 }
 
+/* A policy {"evidence": {"tpm": section}} (section stolen). */
 static struct av_policy *
 policy(json_t *section)
 {
-	struct av_policy	*p = NULL;
-	struct av_policy_err	 perr = { 0 };
-	json_t			*doc;
-
-	doc = json_pack("{s:s, s:i, s:{s:o}}", "id", "tpm-test", "version", 1,
-	    "evidence", "tpm", section);
-	assert_non_null(doc);
-	if (av_policy_compile(doc, &p, &perr) != 0)
-		fail_msg("policy: %s: %s", perr.path, perr.reason);
-	json_decref(doc);
-	return p;
+	return avt_policy("tpm", section, NULL);
 }
 
 /* A policy section enrolling key's AK. */

@@ -47,6 +47,7 @@
 #include "av/crypto.h"
 #include "av/verify.h"
 #include "avt_manifest.h"
+#include "avt_mock.h"
 #include "avt_pki.h"
 
 static char	*vdir;		/* $AV_VECTORS/tdx */
@@ -420,43 +421,6 @@ one(const struct av_trust *trust, const json_t *v, struct av_collateral *coll,
 
 /* ---- mock PCS ------------------------------------------------------------ */
 
-static pid_t
-mock_start(const char *routes, int *port)
-{
-	const char	*src = getenv("AV_SOURCE_DIR");
-	char		 script[1024], line[64];
-	int		 fd[2];
-	pid_t		 pid;
-	FILE		*f;
-
-	if (src == NULL || access("/usr/bin/python3", X_OK) != 0)
-		return -1;
-	snprintf(script, sizeof(script), "%s/tests/tools/mock_vendor_server.py",
-	    src);
-	if (access(script, R_OK) != 0 || pipe(fd) != 0)
-		return -1;
-	if ((pid = fork()) == 0) {
-		dup2(fd[1], 1);
-		close(fd[0]);
-		close(fd[1]);
-		execl("/usr/bin/python3", "python3", script, "--routes", routes,
-		    "--root", vdir, "--port", "0", "--max-lifetime", "120",
-		    (char *)NULL);
-		_exit(127);
-	}
-	close(fd[1]);
-	if (pid < 0 || (f = fdopen(fd[0], "r")) == NULL)
-		return -1;
-	if (fgets(line, sizeof(line), f) == NULL || (*port = atoi(line)) <= 0) {
-		fclose(f);
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	fclose(f);
-	return pid;
-}
-
 /*
  * Serve an entry's collateral at the PCS v4 paths (files referenced in
  * place, never copied) and verify it with nothing in the request.
@@ -468,11 +432,10 @@ via_pcs(const struct av_trust *trust, const json_t *v)
 	const json_t			*x = json_object_get(v, "expected");
 	struct av_coll_fetch_cfg	 cfg = { .online = true, .timeout_s = 10 };
 	struct av_collateral		*coll;
-	char				*tmp, routes[1024], url[64], fm[16];
+	struct avt_mock			 mock;
+	char				*tmp, routes[1024], fm[16];
 	json_t				*r, *doc;
 	FILE				*f;
-	pid_t				 pid;
-	int				 port;
 
 	if ((tmp = avt_tmpdir()) == NULL)
 		return;
@@ -514,19 +477,18 @@ via_pcs(const struct av_trust *trust, const json_t *v)
 		goto out;
 	}
 	fclose(f);
-	if ((pid = mock_start(routes, &port)) <= 0) {
+	if (!avt_mock_available() ||
+	    avt_mock_start(&mock, vdir, routes) != 0) {
 		printf("mock PCS not runnable: skipping the PCS pass\n");
 		goto out;
 	}
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-	cfg.intel_pcs_url = url;
+	cfg.intel_pcs_url = mock.base;
 	cfg.cache_dir = tmp;
 	if ((coll = av_collateral_new(&cfg)) != NULL) {
 		one(trust, v, coll, true);
 		av_collateral_free(coll);
 	}
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	avt_mock_stop(&mock);
  out:
 	json_decref(doc);
 	avt_rmtree(tmp);
