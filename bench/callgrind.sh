@@ -16,7 +16,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${AV_BUILD_DIR:-$root/build-bench}
-plats=${1:-nitro,snp,tdx,tpm-rsa,tpm-p256}
+plats=${1:-nitro,snp,tdx,tdx-fresh,tpm-rsa,tpm-p256}
 n=${2:-200}
 
 if ! command -v valgrind >/dev/null 2>&1; then
@@ -49,7 +49,8 @@ for f in sorted(glob.glob(sys.argv[1] + "/cg.*.*"),
         runs.append((kind, name, int(iters), tot))
 floor = {n: t / i for k, n, i, t in runs if k == "floor"}
 need = {"nitro": (1, "P-384 verify"), "snp": (1, "P-384 verify"),
-        "tdx": (2, "P-256 verify"), "tpm-rsa": (1, "RSA-2048 verify"),
+        "tdx": (2, "P-256 verify"), "tdx-fresh": (2, "P-256 verify"),
+        "tpm-rsa": (1, "RSA-2048 verify"),
         "tpm-p256": (1, "P-256 verify")}
 print("%-9s %12s %14s %7s" % ("platform", "Ir/verify", "floor Ir", "ratio"))
 for k, n, i, t in runs:
