@@ -1,7 +1,8 @@
 """Shared helpers for the end-to-end tests: start the real attestd on a
 free loopback port (--listen 127.0.0.1:0 --port-file FILE), talk HTTP to
-it, make synthetic Nitro documents with tests/mknitro, and check verdicts
-with jwcrypto (an independent JOSE implementation).
+it, make synthetic evidence with the tests/mk* tools (mknitro, mksnp,
+mknvgpu), and check verdicts with jwcrypto (an independent JOSE
+implementation).
 
 Environment (set by ctest): ATTESTD, ATTESTCTL, AV_BUILD_DIR,
 AV_SOURCE_DIR, AV_VECTORS.  Only the daemon processes started here are
@@ -91,6 +92,23 @@ class Daemon:
         self.env = env
         self.proc = None
         self.port = None
+
+    def __enter__(self):
+        """`with H.Daemon(...) as d:` starts it (unless running) and
+        stops it at the end, printing its log tail if the block raised."""
+        if self.proc is None:
+            try:
+                self.start()
+            except Exception:
+                self.stop()
+                raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            print(self.log_text()[-4000:])
+        self.stop()
+        return False
 
     def start(self):
         if os.path.exists(self.port_file):
@@ -210,22 +228,45 @@ def default_pcr(i):
     return bytes((i * 16 + j + 1) & 0xff for j in range(48)).hex()
 
 
-class Nitro:
-    """A test Nitro PKI (mknitro init) and documents signed with it."""
+class MkTool:
+    """A test PKI made by one of the tests/mk* tools (`TOOL init DIR`:
+    trust anchors in DIR/trust, collateral, if any, in DIR/collateral) and
+    the evidence it signs (`TOOL CMD DIR OUT [options]`)."""
 
-    def __init__(self, workdir):
-        self.dir = os.path.join(workdir, "nitro")
-        subprocess.run([MKNITRO, "init", self.dir], check=True)
+    def __init__(self, tool, workdir, name):
+        self.tool = tool
+        self.dir = os.path.join(workdir, name)
+        subprocess.run([tool, "init", self.dir], check=True)
         self.trust = os.path.join(self.dir, "trust")
+        self.collateral = os.path.join(self.dir, "collateral")
         self.n = 0
 
-    def doc(self, *opts):
+    def make(self, cmd, name, *opts):
+        """Run `TOOL cmd DIR OUT opts` (OUT = DIR/name % n); OUT's bytes."""
         self.n += 1
-        out = os.path.join(self.dir, "doc%d.cbor" % self.n)
-        subprocess.run([MKNITRO, "sign", self.dir, out] + list(opts),
+        out = os.path.join(self.dir, name % self.n)
+        subprocess.run([self.tool, cmd, self.dir, out] + list(opts),
                        check=True)
         with open(out, "rb") as f:
             return f.read()
+
+    def body(self, *opts):
+        """A request body (`TOOL body`), parsed."""
+        return json.loads(self.make("body", "body%d.json", *opts))
+
+    def raw(self, *opts):
+        """The raw evidence (`TOOL body ... --raw`)."""
+        return self.make("body", "rep%d.bin", "--raw", *opts)
+
+
+class Nitro(MkTool):
+    """A test Nitro PKI (mknitro init) and documents signed with it."""
+
+    def __init__(self, workdir):
+        super().__init__(MKNITRO, workdir, "nitro")
+
+    def doc(self, *opts):
+        return self.make("sign", "doc%d.cbor", *opts)
 
 
 def write_policy(dirname, doc):
@@ -263,6 +304,13 @@ def attest_body(data, policy=None, nonce=None, typ="aws-nitro", name=None,
 
 def reason_codes(resp, sub="cpu"):
     return [r.get("code") for r in resp["submods"][sub]["reasons"]]
+
+
+def challenge(t, d):
+    """POST /v1/challenge (checked: 201); the nonce's bytes."""
+    st, ch = d.json("POST", "/v1/challenge")
+    t.eq(st, 201, "challenge")
+    return unb64url(ch["nonce"])
 
 
 def tmpdir(prefix):

@@ -298,10 +298,8 @@ def main():
         pdir = os.path.join(tmp, "policies")
         H.write_policy(pdir, H.nitro_policy("e2e-nitro"))
         H.write_policy(pdir, H.nitro_policy("e2e-nonce", nonce="required"))
-        d = H.Daemon(tmp, ["--policies", pdir, "--trust-dir", nitro.trust,
-                           "--max-body", "1048576"])
-        try:
-            d.start()
+        with H.Daemon(tmp, ["--policies", pdir, "--trust-dir", nitro.trust,
+                            "--max-body", "1048576"]) as d:
             st = os.stat(d.state)
             t.eq(stat.S_IMODE(st.st_mode), 0o700, "state dir mode 0700")
             key = os.path.join(d.state, "verdict-key.pem")
@@ -325,11 +323,6 @@ def main():
             d.start()
             t.eq(json.loads(d.jwks())["keys"][0]["kid"], kid,
                  "restart keeps the verdict key")
-        except Exception:
-            print(d.log_text()[-4000:])
-            raise
-        finally:
-            d.stop()
     return t.done()
 
 

@@ -451,10 +451,8 @@ def main():
         pdir = os.path.join(tmp, "policies")
         H.write_policy(pdir, H.nitro_policy("e2e-nitro"))
         H.write_policy(pdir, H.nitro_policy("e2e-nonce", nonce="required"))
-        d = H.Daemon(tmp, ["--policies", pdir, "--trust-dir", nitro.trust,
-                           "--admin-tokens", token_file(tmp)])
-        try:
-            d.start()
+        with H.Daemon(tmp, ["--policies", pdir, "--trust-dir", nitro.trust,
+                            "--admin-tokens", token_file(tmp)]) as d:
             challenge_flow(t, d, nitro)
             binding(t, d, nitro)
             composite(t, d, nitro)
@@ -468,11 +466,6 @@ def main():
             algorithms(t, tmp, nitro, pdir)
             tls(t, tmp, nitro, pdir)
             check_config(t, tmp, pdir, nitro)
-        except Exception:
-            print(d.log_text()[-4000:])
-            raise
-        finally:
-            d.stop()
     return t.done()
 
 

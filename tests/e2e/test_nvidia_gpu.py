@@ -27,31 +27,13 @@ MKSNP = os.path.join(H.BUILD, "tests", "mksnp")
 SNP_MEAS = bytes(0xA0 + j for j in range(48)).hex()
 
 
-class Gpu:
-    def __init__(self, workdir):
-        self.dir = os.path.join(workdir, "gpu")
-        subprocess.run([MKNVGPU, "init", self.dir], check=True)
-        self.trust = os.path.join(self.dir, "trust")
-        self.collateral = os.path.join(self.dir, "collateral")
-        self.n = 0
-
-    def body(self, *opts):
-        self.n += 1
-        out = os.path.join(self.dir, "body%d.json" % self.n)
-        subprocess.run([MKNVGPU, "body", self.dir, out] + list(opts),
-                       check=True)
-        with open(out) as f:
-            return json.loads(f.read())
+codes = H.reason_codes
 
 
-def codes(resp, sub):
-    return [r.get("code") for r in resp["submods"][sub]["reasons"]]
-
-
-def challenge(t, d):
-    st, ch = d.json("POST", "/v1/challenge")
-    t.eq(st, 201, "challenge")
-    return H.unb64url(ch["nonce"])
+def Gpu(workdir):
+    """The mknvgpu test PKI (roots in .trust, RIMs and OCSP in
+    .collateral) and GPU evidence signed by it."""
+    return H.MkTool(MKNVGPU, workdir, "gpu")
 
 
 def verdict(t, d, resp, want, what, subs):
@@ -107,7 +89,7 @@ def main():
                            "--collateral-dir", gpu.collateral]).start()
         try:
             # two GPUs, item form
-            n = challenge(t, d)
+            n = H.challenge(t, d)
             st, r = d.json("POST", "/v1/attest", gpu.body(
                 "--gpus", "2", "--nonce", n.hex(), "--policy", "gpus"))
             t.eq(st, 200, "2 GPUs: HTTP 200")
@@ -126,7 +108,7 @@ def main():
                      "gpu0 ear.status")
 
             # the SDK evidence list as one element of "evidence"
-            n = challenge(t, d)
+            n = H.challenge(t, d)
             st, r = d.json("POST", "/v1/attest", gpu.body(
                 "--gpus", "2", "--nonce", n.hex(), "--policy", "gpus",
                 "--form", "sdk"))
@@ -147,7 +129,7 @@ def main():
                      .get("status"), "valid", "bare SDK list: gpu%d RIM" % i)
 
             # too few GPUs for "count": 2
-            n = challenge(t, d)
+            n = H.challenge(t, d)
             st, r = d.json("POST", "/v1/attest", gpu.body(
                 "--gpus", "1", "--nonce", n.hex(), "--policy", "gpus"))
             t.eq(r.get("status"), "contraindicated", "1 of 2 GPUs")
@@ -155,7 +137,7 @@ def main():
                     "1 of 2 GPUs: gpu1 submod_missing", json.dumps(r))
 
             # a nonce that is not the challenge's
-            n = challenge(t, d)
+            n = H.challenge(t, d)
             other = bytes(b ^ 0xFF for b in n)
             body = gpu.body("--gpus", "2", "--nonce", other.hex(),
                             "--policy", "gpus")
@@ -166,7 +148,7 @@ def main():
                     "wrong nonce: nonce_mismatch", json.dumps(r))
 
             # one GPU's measurement differs from its RIM
-            n = challenge(t, d)
+            n = H.challenge(t, d)
             st, r = d.json("POST", "/v1/attest", gpu.body(
                 "--gpus", "2", "--nonce", n.hex(), "--policy", "gpus",
                 "--bad-measurement", "9"))
@@ -180,7 +162,7 @@ def main():
                  "bad measurement: the index")
 
             # a corrupted signature
-            n = challenge(t, d)
+            n = H.challenge(t, d)
             st, r = d.json("POST", "/v1/attest", gpu.body(
                 "--gpus", "2", "--nonce", n.hex(), "--policy", "gpus",
                 "--corrupt-sig"))
@@ -188,7 +170,7 @@ def main():
                  "corrupted signature")
 
             # a driver below the policy minimum (and without a RIM)
-            n = challenge(t, d)
+            n = H.challenge(t, d)
             st, r = d.json("POST", "/v1/attest", gpu.body(
                 "--gpus", "2", "--nonce", n.hex(), "--policy", "gpus",
                 "--driver", "535.86.09"))
@@ -197,7 +179,7 @@ def main():
                  "old driver: rim_missing, version_below_minimum")
 
             # a CVM and its GPUs in one request
-            n = challenge(t, d)
+            n = H.challenge(t, d)
             out = os.path.join(tmp, "snp-body.json")
             subprocess.run([MKSNP, "body", snpdir, out, "--nonce", n.hex()],
                            check=True)
@@ -214,7 +196,7 @@ def main():
                 t.eq(subs.get("cpu", {}).get("ear.status"), "affirming",
                      "CVM + 2 GPUs: cpu affirming")
             body = json.loads(json.dumps(body))
-            n2 = challenge(t, d)
+            n2 = H.challenge(t, d)
             # same request, another challenge: every submod must notice
             body["nonce"] = H.b64url(n2)
             st, r = d.json("POST", "/v1/attest", body)

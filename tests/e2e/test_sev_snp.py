@@ -23,32 +23,12 @@ MKSNP = os.path.join(H.BUILD, "tests", "mksnp")
 MEAS = bytes(0xA0 + j for j in range(48)).hex()
 
 
-class Snp:
-    def __init__(self, workdir):
-        self.dir = os.path.join(workdir, "snp")
-        subprocess.run([MKSNP, "init", self.dir], check=True)
-        self.trust = os.path.join(self.dir, "trust")
-        self.n = 0
-
-    def body(self, *opts):
-        self.n += 1
-        out = os.path.join(self.dir, "body%d.json" % self.n)
-        subprocess.run([MKSNP, "body", self.dir, out] + list(opts),
-                       check=True)
-        with open(out) as f:
-            return json.loads(f.read())
-
-    def raw(self, *opts):
-        self.n += 1
-        out = os.path.join(self.dir, "rep%d.bin" % self.n)
-        subprocess.run([MKSNP, "body", self.dir, out, "--raw"] + list(opts),
-                       check=True)
-        with open(out, "rb") as f:
-            return f.read()
+codes = H.reason_codes
 
 
-def codes(resp, sub="cpu"):
-    return [r.get("code") for r in resp["submods"][sub]["reasons"]]
+def Snp(workdir):
+    """The mksnp test PKI (test ARKs in .trust) and reports signed by it."""
+    return H.MkTool(MKSNP, workdir, "snp")
 
 
 def verify(t, d, resp, want, what):
@@ -72,9 +52,7 @@ def attest(t, d, snp, *opts, nonce=True, rt=None):
     args = list(opts)
     n = None
     if nonce:
-        st, ch = d.json("POST", "/v1/challenge")
-        t.eq(st, 201, "challenge")
-        n = H.unb64url(ch["nonce"])
+        n = H.challenge(t, d)
         args += ["--nonce", n.hex()]
     if rt is not None:
         args += ["--runtime-data", rt.hex()]
