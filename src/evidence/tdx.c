@@ -544,10 +544,20 @@ set_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
 	return json_object_set_new_nocheck(o, k, hex_json(p, n));
 }
 
+/* v (0 <= v < 10^n) as n decimal digits. */
+static void
+put_digits(char *p, int v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 /*
  * "YYYY-MM-DDTHH:MM:SSZ" of t (RFC 3339, UTC) into buf, without the
- * C library's locale and time zone machinery; years outside 0..9999
- * through av_time_format().
+ * C library's locale, time zone or printf machinery; years outside
+ * 0..9999 through av_time_format().
  */
 static void
 fmt_time(int64_t t, char buf[32])
@@ -574,8 +584,19 @@ fmt_time(int64_t t, char buf[32])
 		av_time_format(t, buf, 32);
 		return;
 	}
-	snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d,
-	    (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	put_digits(buf, (int)y, 4);
+	buf[4] = '-';
+	put_digits(buf + 5, m, 2);
+	buf[7] = '-';
+	put_digits(buf + 8, d, 2);
+	buf[10] = 'T';
+	put_digits(buf + 11, (int)(rem / 3600), 2);
+	buf[13] = ':';
+	put_digits(buf + 14, (int)(rem / 60 % 60), 2);
+	buf[16] = ':';
+	put_digits(buf + 17, (int)(rem % 60), 2);
+	buf[19] = 'Z';
+	buf[20] = '\0';
 }
 
 static int
