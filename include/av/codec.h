@@ -47,6 +47,8 @@ AV_MUST_USE int av_b64_decode(const char *s, size_t slen, uint8_t **out,
  * Returns 0 and sets *t, or -1.
  */
 AV_MUST_USE int av_time_parse(const char *s, int64_t *t);
+/* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (m 1-12). */
+int64_t	av_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Format unix seconds as RFC 3339 UTC into buf (at least 21 bytes). */
 void	av_time_format(int64_t t, char *buf, size_t len);
 

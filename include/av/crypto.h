@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -78,6 +79,15 @@ STACK_OF(X509) *av_x509_parse_any(const uint8_t *p, size_t n);
  */
 X509	*av_x509_from_der_cached(const uint8_t *p, size_t n);
 STACK_OF(X509) *av_x509_parse_any_cached(const uint8_t *p, size_t n);
+/* ---- ASN.1 times and names (src/crypto/asn1.c) ------------------------ */
+
+/* Unix seconds of an ASN.1 time.  Returns 0, or -1 (NULL or invalid). */
+AV_MUST_USE int av_asn1_time_unix(const ASN1_TIME *t, int64_t *out);
+/* RFC 3339 UTC JSON string of t, or JSON null (NULL/invalid); new ref. */
+json_t	*av_json_asn1_time(const ASN1_TIME *t);
+/* RFC 2253 JSON string of n ("CN=...,O=..."); new ref, NULL on ENOMEM. */
+json_t	*av_json_x509_name(const X509_NAME *n);
+
 /* SHA-256 of the certificate's DER encoding. Returns 0/-1. */
 AV_MUST_USE int av_x509_sha256(X509 *x, uint8_t out[32]);
 

@@ -14,6 +14,7 @@
 
 #include "av/codec.h"
 #include "av/collateral.h"
+#include "av/crypto.h"
 #include "collateral/intel_pcs.h"
 
 #define PCS_URL_MAX	1024
@@ -95,17 +96,6 @@ is_intel_pcs(const char *b, size_t n)
 	size_t k = strlen(AV_INTEL_PCS_DEFAULT);
 
 	return n == k && strncmp(b, AV_INTEL_PCS_DEFAULT, k) == 0;
-}
-
-/* Unix time of an ASN1_TIME, or 0. */
-static int64_t
-asn1_unix(const ASN1_TIME *a)
-{
-	struct tm tm;
-
-	if (a == NULL || ASN1_TIME_to_tm(a, &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
 }
 
 /*
@@ -201,7 +191,8 @@ crl_next_update(const uint8_t *p, size_t n)
 
 	if ((crl = av_pcs_crl_decode(p, n)) == NULL)
 		return 0;
-	t = asn1_unix(X509_CRL_get0_nextUpdate(crl));
+	if (av_asn1_time_unix(X509_CRL_get0_nextUpdate(crl), &t) != 0)
+		t = 0;
 	X509_CRL_free(crl);
 	return t;
 }

@@ -148,32 +148,13 @@ nv_ocsp_status_str(enum nv_ocsp_status s)
 	}
 }
 
-/* Days from 1970-01-01 of a proleptic Gregorian date. */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t		era;
-	unsigned	yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* ASN.1 time to unix seconds; 0 when absent or invalid. */
 static int64_t
 asn1_unix(const ASN1_GENERALIZEDTIME *t)
 {
-	struct tm tm;
+	int64_t s;
 
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return 0;
-	return days_from_civil(tm.tm_year + 1900LL, (unsigned)tm.tm_mon + 1,
-	    (unsigned)tm.tm_mday) * 86400 + tm.tm_hour * 3600 +
-	    tm.tm_min * 60 + tm.tm_sec;
+	return av_asn1_time_unix(t, &s) == 0 ? s : 0;
 }
 
 enum ev_result { EV_NOTFOUND, EV_INVALID, EV_STALE, EV_OK };

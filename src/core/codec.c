@@ -210,9 +210,12 @@ av_b64_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen)
 	return -1;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
+/*
+ * Days from 1970-01-01 to y-m-d (proleptic Gregorian; m 1-12, d 1-31),
+ * negative before.  Pure arithmetic.
+ */
+int64_t
+av_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -295,7 +298,7 @@ av_time_parse(const char *s, int64_t *t)
 	    D > days_in_month(Y, M) || h > 23 || m > 59 || sec > 60 ||
 	    oh > 23 || om > 59)
 		return -1;
-	*t = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 +
+	*t = av_days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 +
 	    h * 3600 + m * 60 + sec - sign * (oh * 3600 + om * 60);
 	return 0;
 }

@@ -432,34 +432,6 @@ av_trust_chain_stats(const struct av_trust *t, struct av_chain_stats *st)
 
 /* ---- helpers ----------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t		era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* ASN1_TIME to unix seconds.  Returns 0/-1. */
-static int
-asn1_unix(const ASN1_TIME *a, int64_t *out)
-{
-	struct tm	tm;
-
-	if (a == NULL || ASN1_TIME_to_tm(a, &tm) != 1)
-		return -1;
-	*out = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_mday) * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 +
-	    tm.tm_sec;
-	return 0;
-}
-
 static int
 md_u32(EVP_MD_CTX *m, uint32_t v)
 {
@@ -563,24 +535,24 @@ chain_window(STACK_OF(X509) *chain, const struct av_chain_opts *o,
 
 	for (int i = 0; i < sk_X509_num(chain); i++) {
 		x = sk_X509_value(chain, i);
-		if (asn1_unix(X509_get0_notBefore(x), &v) == -1)
+		if (av_asn1_time_unix(X509_get0_notBefore(x), &v) == -1)
 			return -1;
 		if (v > lo)
 			lo = v;
-		if (asn1_unix(X509_get0_notAfter(x), &v) == -1)
+		if (av_asn1_time_unix(X509_get0_notAfter(x), &v) == -1)
 			return -1;
 		if (v < hi)
 			hi = v;
 	}
 	for (int i = 0; o->crl_check && i < sk_X509_CRL_num(o->crls); i++) {
 		crl = sk_X509_CRL_value(o->crls, i);
-		if (asn1_unix(X509_CRL_get0_lastUpdate(crl), &v) == -1)
+		if (av_asn1_time_unix(X509_CRL_get0_lastUpdate(crl), &v) == -1)
 			return -1;
 		if (v > lo)
 			lo = v;
 		if ((nu = X509_CRL_get0_nextUpdate(crl)) == NULL)
 			continue;
-		if (asn1_unix(nu, &v) == -1)
+		if (av_asn1_time_unix(nu, &v) == -1)
 			return -1;
 		if (v < hi)
 			hi = v;

@@ -757,36 +757,6 @@ nitro_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
 
 /* ---- claims ----------------------------------------------------------- */
 
-static json_t *
-x509_name_json(const X509_NAME *n)
-{
-	BIO	*b;
-	char	*p;
-	long	 l;
-	json_t	*j = NULL;
-
-	if ((b = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0 &&
-	    (l = BIO_get_mem_data(b, &p)) >= 0)
-		j = json_stringn(p, (size_t)l);
-	BIO_free(b);
-	return j;
-}
-
-static json_t *
-asn1_time_json(const ASN1_TIME *t)
-{
-	struct tm	tm;
-	char		buf[32];
-	time_t		s;
-
-	if (ASN1_TIME_to_tm(t, &tm) != 1 || (s = timegm(&tm)) == (time_t)-1)
-		return json_null();
-	av_time_format((int64_t)s, buf, sizeof(buf));
-	return json_string(buf);
-}
-
 static int
 nitro_claims(const void *parsed, json_t **out, struct av_err *e)
 {
@@ -822,11 +792,11 @@ nitro_claims(const void *parsed, json_t **out, struct av_err *e)
 	json_object_set_new(o, "cose_tagged", json_boolean(d->cose.tagged));
 	json_object_set_new(o, "cabundle_len", json_integer((json_int_t)d->ncab));
 	json_object_set_new(cert, "subject",
-	    x509_name_json(X509_get_subject_name(d->leaf)));
+	    av_json_x509_name(X509_get_subject_name(d->leaf)));
 	json_object_set_new(cert, "not_before",
-	    asn1_time_json(X509_get0_notBefore(d->leaf)));
+	    av_json_asn1_time(X509_get0_notBefore(d->leaf)));
 	json_object_set_new(cert, "not_after",
-	    asn1_time_json(X509_get0_notAfter(d->leaf)));
+	    av_json_asn1_time(X509_get0_notAfter(d->leaf)));
 	json_object_set_new(o, "certificate", cert);
 	*out = o;
 	return 0;

@@ -1646,18 +1646,6 @@ version_json(uint8_t major, uint8_t minor, uint8_t build)
 }
 
 static json_t *
-time_json(const ASN1_TIME *t)
-{
-	struct tm	tm;
-	char		buf[32];
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
-		return json_null();
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
-static json_t *
 leaf_json(const struct snp_ev *d)
 {
 	uint8_t	 sha[32];
@@ -1669,9 +1657,9 @@ leaf_json(const struct snp_ev *d)
 		json_object_set_new(o, "sha256", av_json_hex(sha, 32));
 	json_object_set_new(o, "source", json_string(d->leaf_source));
 	json_object_set_new(o, "not_before",
-	    time_json(X509_get0_notBefore(d->vleaf)));
+	    av_json_asn1_time(X509_get0_notBefore(d->vleaf)));
 	json_object_set_new(o, "not_after",
-	    time_json(X509_get0_notAfter(d->vleaf)));
+	    av_json_asn1_time(X509_get0_notAfter(d->vleaf)));
 	json_object_set_new(o, "product_name", d->ext.product_name[0] != '\0' ?
 	    json_string(d->ext.product_name) : json_null());
 	if (d->ext.has_struct_version)

@@ -1178,23 +1178,6 @@ quote_json(const struct tpm_quote *q)
 }
 
 static json_t *
-x509_name_str(const X509_NAME *n)
-{
-	BIO	*b;
-	char	*p;
-	long	 l;
-	json_t	*j = NULL;
-
-	if ((b = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if (X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0 &&
-	    (l = BIO_get_mem_data(b, &p)) >= 0)
-		j = json_stringn(p, (size_t)l);
-	BIO_free(b);
-	return j;
-}
-
-static json_t *
 ak_json(const struct tpm_ev *ev)
 {
 	json_t	*o, *t, *c;
@@ -1229,9 +1212,9 @@ ak_json(const struct tpm_ev *ev)
 		X509 *leaf = sk_X509_value(ev->ak_chain, 0);
 
 		json_object_set_new(c, "subject",
-		    x509_name_str(X509_get_subject_name(leaf)));
+		    av_json_x509_name(X509_get_subject_name(leaf)));
 		json_object_set_new(c, "issuer",
-		    x509_name_str(X509_get_issuer_name(leaf)));
+		    av_json_x509_name(X509_get_issuer_name(leaf)));
 		json_object_set_new(o, "certificate", c);
 	}
 	return o;

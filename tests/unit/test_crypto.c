@@ -322,6 +322,40 @@ test_ec_is_curve(void **state)
 	EVP_PKEY_free(p256);
 }
 
+/* ASN.1 times and names: unix seconds, RFC 3339 and RFC 2253 JSON. */
+static void
+test_asn1_json(void **state)
+{
+	struct avt_cert_spec	 cs = { "asn1 test", 1751328000LL,
+				    4102444800LL, true, 1, NULL, false };
+	EVP_PKEY		*k;
+	X509			*x;
+	int64_t			 t = 0;
+	json_t			*j;
+
+	(void)state;
+	assert_non_null(k = avt_key_new("P-256"));
+	assert_non_null(x = avt_cert_new(&cs, k, NULL, k));
+	assert_int_equal(av_asn1_time_unix(X509_get0_notBefore(x), &t), 0);
+	assert_int_equal(t, 1751328000LL);	/* UTCTime */
+	assert_int_equal(av_asn1_time_unix(X509_get0_notAfter(x), &t), 0);
+	assert_int_equal(t, 4102444800LL);	/* 2100: GeneralizedTime */
+	assert_int_equal(av_asn1_time_unix(NULL, &t), -1);
+	assert_non_null(j = av_json_asn1_time(X509_get0_notBefore(x)));
+	assert_string_equal(json_string_value(j), "2025-07-01T00:00:00Z");
+	json_decref(j);
+	assert_non_null(j = av_json_asn1_time(X509_get0_notAfter(x)));
+	assert_string_equal(json_string_value(j), "2100-01-01T00:00:00Z");
+	json_decref(j);
+	assert_true(json_is_null(j = av_json_asn1_time(NULL)));
+	json_decref(j);
+	assert_non_null(j = av_json_x509_name(X509_get_subject_name(x)));
+	assert_non_null(strstr(json_string_value(j), "CN=asn1 test"));
+	json_decref(j);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
 /* ---- X.509 parsing ------------------------------------------------------ */
 
 static void
@@ -1334,6 +1368,7 @@ main(void)
 		cmocka_unit_test(test_ecdsa_wrong_key),
 		cmocka_unit_test(test_ec_pubkey_from_raw),
 		cmocka_unit_test(test_ec_is_curve),
+		cmocka_unit_test(test_asn1_json),
 		cmocka_unit_test(test_x509_parse),
 		cmocka_unit_test(test_builtin_pins),
 		cmocka_unit_test(test_chain_good_ec),
