@@ -465,39 +465,27 @@ az_appraise(const void *parsed, const void *policy, const struct av_ctx *ctx,
 		a->hwb->appraise(a->hwp, pol->hw_pol, ctx, sm);
 }
 
-static bool
-json_has(const uint8_t *p, size_t n, const char *key)
-{
-	size_t kl = strlen(key);
-
-	for (size_t i = 0; i + kl <= n; i++)
-		if (memcmp(p + i, key, kl) == 0)
-			return true;
-	return false;
-}
-
+/* Trustee's az-*-vtpm JSON: a TPM quote and an HCL report. */
 static bool
 az_json(const uint8_t *p, size_t n)
 {
-	while (n > 0 && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
-		p++;
-		n--;
-	}
-	return n > 0 && *p == '{' &&
-	    (json_has(p, n, "\"tpm_quote\"") || json_has(p, n, "\"quote\"")) &&
-	    (json_has(p, n, "\"hcl_report\"") || json_has(p, n, "\"report\""));
+	return tpm_looks_json(p, n) &&
+	    (tpm_has_key(p, n, "\"tpm_quote\"") ||
+	    tpm_has_key(p, n, "\"quote\"")) &&
+	    (tpm_has_key(p, n, "\"hcl_report\"") ||
+	    tpm_has_key(p, n, "\"report\""));
 }
 
 static bool
 az_snp_detect(const uint8_t *p, size_t n)
 {
-	return az_json(p, n) && !json_has(p, n, "\"td_quote\"");
+	return az_json(p, n) && !tpm_has_key(p, n, "\"td_quote\"");
 }
 
 static bool
 az_tdx_detect(const uint8_t *p, size_t n)
 {
-	return az_json(p, n) && json_has(p, n, "\"td_quote\"");
+	return az_json(p, n) && tpm_has_key(p, n, "\"td_quote\"");
 }
 
 /*

@@ -1983,8 +1983,9 @@ parse_trustee(struct tpm_ev *ev, const json_t *doc, struct av_err *e)
 	return load_evlog(ev, json_object_get(doc, "event_log"), e);
 }
 
-static bool
-looks_json(const uint8_t *p, size_t n)
+/* Whether p starts (after white space) like a JSON object; sniff only. */
+bool
+tpm_looks_json(const uint8_t *p, size_t n)
 {
 	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
 		p++;
@@ -1993,8 +1994,9 @@ looks_json(const uint8_t *p, size_t n)
 	return n > 0 && *p == '{';
 }
 
-static bool
-has_key(const uint8_t *p, size_t n, const char *key)
+/* Whether the bytes contain key (a quoted JSON key); sniff only. */
+bool
+tpm_has_key(const uint8_t *p, size_t n, const char *key)
 {
 	size_t kl = strlen(key);
 
@@ -2016,13 +2018,13 @@ tpm_detect(const uint8_t *p, size_t n)
 
 	if (n >= sizeof(magic) && memcmp(p, magic, sizeof(magic)) == 0)
 		return true;
-	if (!looks_json(p, n))
+	if (!tpm_looks_json(p, n))
 		return false;
-	if (has_key(p, n, "\"hcl_report\"") || has_key(p, n, "\"report\""))
+	if (tpm_has_key(p, n, "\"hcl_report\"") || tpm_has_key(p, n, "\"report\""))
 		return false;
-	return (has_key(p, n, "\"ak_public\"") &&
-	    has_key(p, n, "\"tpm_quote\"")) ||
-	    has_key(p, n, "\"ak_pub\"") || has_key(p, n, "\"ak_cert_chain\"");
+	return (tpm_has_key(p, n, "\"ak_public\"") &&
+	    tpm_has_key(p, n, "\"tpm_quote\"")) ||
+	    tpm_has_key(p, n, "\"ak_pub\"") || tpm_has_key(p, n, "\"ak_cert_chain\"");
 }
 
 static void
@@ -2048,7 +2050,7 @@ tpm_parse(const struct av_evidence *in, void **out, struct av_err *e)
 
 	if ((ev = tpm_ev_new("attestd")) == NULL)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-	if (looks_json(in->data, in->len)) {
+	if (tpm_looks_json(in->data, in->len)) {
 		doc = json_loadb((const char *)in->data, in->len,
 		    JSON_REJECT_DUPLICATES, &jerr);
 		if (!json_is_object(doc)) {

@@ -147,6 +147,13 @@ AV_MUST_USE int	 tpm_ak_set_pkey(struct tpm_ev *, EVP_PKEY *, struct av_err *);
  */
 AV_MUST_USE int	 tpm_public_to_pkey(const TPMT_PUBLIC *, EVP_PKEY **out,
 		    struct av_err *e);
+/*
+ * Sniffing JSON evidence for detect() (no parsing, no allocation): p
+ * starts like a JSON object (after white space); p contains key, given
+ * with its quotes ("\"ak_pub\"").  Also used by azure_vtpm.c.
+ */
+bool		 tpm_looks_json(const uint8_t *p, size_t n);
+bool		 tpm_has_key(const uint8_t *p, size_t n, const char *key);
 /* RSA public key from big-endian n and e; NULL when invalid. */
 EVP_PKEY	*tpm_rsa_pkey(const uint8_t *n, size_t nlen, const uint8_t *e,
 		    size_t elen);
