@@ -11,7 +11,9 @@
 # then runs `openssl speed ecdsap384 ecdsap256` in the same run and prints
 # the ratio of attestd's throughput to the crypto floor:
 #   floor per core = 1 / (1 / P-384 verify rate + 1 / P-256 sign rate)
-# multiplied by min(clients, cores).  Knobs as bench/run.sh:
+# multiplied by min(clients, cores) ("ratio", wall clock), and the floor's
+# CPU time per verdict over attestd's ("cpu ratio", from /proc/PID/stat),
+# which holds on a machine shared with other work.  Knobs as bench/run.sh:
 # AV_BENCH_SECONDS (5), AV_BENCH_CLIENTS ("1 2 8"), AV_BUILD_DIR
 # (build-bench), AV_BENCH_OUT (snp-bench-results.json in the build dir).
 set -euo pipefail
@@ -61,14 +63,18 @@ for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
 port=$(cat "$work/port")
 echo "bench: attestd pid $pid on 127.0.0.1:$port, $cores cores"
 
+cputicks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
 : >"$work/results.jsonl"
 for scen in warm fresh invalid; do
 	want='"status":"affirming"'
 	[ "$scen" = invalid ] && want='"status":"contraindicated"'
 	for c in $clients; do
+		c0=$(cputicks)
 		out=$("$load" -p "$port" -c "$c" -d "$secs" -w 1 -e "$want" \
 		    "$work/$scen.bodies") || true
-		echo "{\"scenario\": \"snp-$scen\", \"result\": $out}" \
+		c1=$(cputicks)
+		echo "{\"scenario\": \"snp-$scen\", \"cpu_s\": $(((c1 - c0) * 1000 / hz))e-3, \"result\": $out}" \
 		    >>"$work/results.jsonl"
 		echo "  snp-$scen c=$c: $out"
 	done
@@ -91,17 +97,24 @@ s384, v384 = speed["nistp384"]
 rows = []
 print()
 print("P-384 verify/s %.0f, P-256 sign/s %.0f (openssl speed, one core); %d cores" % (v384, s256, cores))
-print("%-12s %7s %10s %9s %9s %10s %7s %7s" % ("scenario", "clients", "verdicts/s", "p50 ms", "p99 ms", "floor/s", "ratio", "errors"))
+print("%-12s %7s %10s %9s %9s %10s %7s %9s %9s %7s" % ("scenario",
+      "clients", "verdicts/s", "p50 ms", "p99 ms", "floor/s", "ratio",
+      "cpu ms/v", "cpu ratio", "errors"))
 for line in open(os.path.join(w, "results.jsonl")):
     r = json.loads(line)
     res = r["result"]
-    per_core = 1.0 / (1.0 / v384 + 1.0 / s256)
-    floor = per_core * min(res["clients"], cores)
+    floor_s = 1.0 / v384 + 1.0 / s256          # CPU s per verdict
+    floor = min(res["clients"], cores) / floor_s
     ratio = res["rps"] / floor
-    rows.append(dict(r, floor=floor, ratio=ratio))
-    print("%-12s %7d %10.1f %9.3f %9.3f %10.1f %6.0f%% %7d" % (
-        r["scenario"], res["clients"], res["rps"], res["p50_ms"], res["p99_ms"],
-        floor, 100 * ratio, res["errors"]))
+    done = res.get("total_incl_warmup") or 1
+    cpu_per = r["cpu_s"] / done
+    cpu_ratio = floor_s / cpu_per if cpu_per > 0 else 0
+    rows.append(dict(r, floor=floor, ratio=ratio,
+                     cpu_ms_per_verdict=1e3 * cpu_per, cpu_ratio=cpu_ratio))
+    print("%-12s %7d %10.1f %9.3f %9.3f %10.1f %6.0f%% %9.3f %8.0f%% %7d" % (
+        r["scenario"], res["clients"], res["rps"], res["p50_ms"],
+        res["p99_ms"], floor, 100 * ratio, 1e3 * cpu_per, 100 * cpu_ratio,
+        res["errors"]))
 json.dump({"cores": cores, "openssl": {"p384_verify_s": v384,
            "p256_sign_s": s256}, "rows": rows}, open(outp, "w"), indent=1)
 print("results: " + outp)
