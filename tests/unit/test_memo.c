@@ -674,6 +674,88 @@ test_tpm_ak(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* ---- the caches from several threads ------------------------------------- */
+
+struct pthr {
+	struct av_trust	*t;
+	const char	*pem;
+	X509		*leaf;		/* the shared object, for comparison */
+	int		 bad;
+};
+
+static void *
+pthr_main(void *arg)
+{
+	struct pthr	*a = arg;
+	struct av_chain_opts o = { .platform = PLAT };
+	struct av_err	 e;
+
+	for (int i = 0; i < 200; i++) {
+		STACK_OF(X509)	*sk, *u;
+		char		 junk[64];
+
+		/* a one-off input now and then pushes entries around */
+		snprintf(junk, sizeof(junk), "%s", i % 7 ? "" : "x");
+		sk = av_x509_parse_any_cached((const uint8_t *)a->pem,
+		    strlen(a->pem) - (junk[0] != '\0'));
+		if (sk == NULL || sk_X509_num(sk) != 2 ||
+		    (junk[0] == '\0' && sk_X509_value(sk, 0) != a->leaf)) {
+			a->bad++;
+			sk_X509_pop_free(sk, X509_free);
+			continue;
+		}
+		u = sk_X509_new_null();
+		if (u == NULL || sk_X509_push(u, sk_X509_value(sk, 1)) <= 0 ||
+		    av_chain_verify(a->t, sk_X509_value(sk, 0), u, T0 + i, &o,
+		    NULL, &e) != 0)
+			a->bad++;
+		sk_X509_free(u);
+		sk_X509_pop_free(sk, X509_free);
+	}
+	return NULL;
+}
+
+static void
+test_cache_threads(void **state)
+{
+	struct pki	 p;
+	struct pthr	 a[4];
+	pthread_t	 th[4];
+	STACK_OF(X509)	*sk;
+	char		*pem;
+
+	(void)state;
+	pki_make(&p);
+	pem = pem_of(p.leaf, p.inter);
+	assert_non_null(sk = av_x509_parse_any_cached((uint8_t *)pem,
+	    strlen(pem)));
+	for (int i = 0; i < 4; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].pem = pem;
+		a[i].leaf = sk_X509_value(sk, 0);
+		if (i == 1) {
+			/* two threads share a trust set and its chain cache */
+			a[i].t = a[0].t;
+			continue;
+		}
+		assert_non_null(a[i].t = av_trust_new());
+		assert_int_equal(av_trust_add_anchor(a[i].t, PLAT, p.root), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, pthr_main, &a[i]),
+		    0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(a[i].bad, 0);
+	}
+	for (int i = 0; i < 4; i++)
+		if (i != 1)
+			av_trust_free(a[i].t);
+	sk_X509_pop_free(sk, X509_free);
+	free(pem);
+	pki_free(&p);
+}
+
 /* ---- SHA-2 ----------------------------------------------------------------- */
 
 static void
@@ -714,6 +796,7 @@ main(void)
 		cmocka_unit_test(test_chain_identity),
 		cmocka_unit_test(test_ecdsa_contexts),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_cache_threads),
 		cmocka_unit_test(test_rsa),
 		cmocka_unit_test(test_tpm_ak),
 		cmocka_unit_test(test_digests),
