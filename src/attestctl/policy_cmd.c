@@ -993,7 +993,9 @@ collect(struct tsuite *s, const char *path, int depth)
 		if (de->d_name[0] == '.' || ends_with(de->d_name,
 		    ".expect.json"))
 			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path,
+		    de->d_name) >= sizeof(sub))
+			continue;	/* a path longer than PATH_MAX */
 		if (collect(s, sub, depth + 1) == -1) {
 			closedir(d);
 			return -1;

@@ -273,7 +273,7 @@ compile_freshness(const json_t *f, struct av_policy *p,
 {
 	static const char *const keys[] = { "nonce", "max_age_s", NULL };
 	const json_t	*v;
-	uint64_t	 u;
+	uint64_t	 u = 0;
 
 	if (av_pol_keys(f, "freshness", keys, perr) != 0)
 		return -1;
@@ -345,7 +345,7 @@ av_policy_compile(const json_t *doc, struct av_policy **out,
 	const json_t		*v, *ev;
 	const char		*k;
 	json_t			*sec;
-	uint64_t		 ver;
+	uint64_t		 ver = 0;
 	char			 path[160];
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)

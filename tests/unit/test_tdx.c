@@ -1811,7 +1811,8 @@ write_file(const char *dir, const char *name, const char *text)
 	char	 path[1024];
 	FILE	*f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) <
+	    sizeof(path));
 	assert_non_null(f = fopen(path, "wb"));
 	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
 	fclose(f);
@@ -1966,7 +1967,7 @@ static void
 save_seed(const char *dir, const char *name, const uint8_t *p, size_t n,
     const char *expect)
 {
-	char	 path[1024];
+	char	 path[4096 + 256];
 	FILE	*f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);

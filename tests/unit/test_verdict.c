@@ -506,7 +506,7 @@ expect_reject(const char *jwt, const struct av_signer *const *ss, size_t n,
 	json_t		*got = av_jwt_verify(jwt, ss, n, &e);
 
 	if (got != NULL)
-		fail_msg("accepted: %s", jwt);
+		fail_msg("accepted: %s", jwt != NULL ? jwt : "(null)");
 	assert_int_equal(e.code, code);
 }
 
