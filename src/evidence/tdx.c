@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "av/backend.h"
+#include "av/binding.h"
 #include "av/codec.h"
 #include "av/crypto.h"
 #include "av/memo.h"
@@ -1701,76 +1702,41 @@ static void
 bind_report_data(struct tdx_quote *q, const struct av_ctx *ctx,
     const struct tdx_policy *pol, struct av_submod *sm)
 {
-	const uint8_t	*rd = q->td.report_data;
-	uint8_t		 h[64], raw[64];
-	bool		 ok_sha, ok_raw = false, ok, rt;
-	EVP_MD_CTX	*m;
-	unsigned int	 hl = 0;
-	json_t		*ka;
-	char		*b64;
+	struct av_binding_rule	 r = {
+		.claim = "report_data",
+		.no_nonce_msg = "tdx: the policy requires a nonce and the "
+		    "request has none",
+		.nonce_msg = "tdx: report_data does not carry the nonce",
+		.binding_msg = "tdx: report_data does not bind the nonce and "
+		    "runtime data",
+	};
+	struct av_binding	 b;
 
-	if (ctx->nonce == NULL) {
-		if (ctx->nonce_required)
-			av_submod_reason(sm, AV_E_NONCE,
-			    AV_STATUS_CONTRAINDICATED, "report_data", NULL, NULL,
-			    "tdx: the policy requires a nonce and the request "
-			    "has none");
-		return;
-	}
-	rt = ctx->runtime_data != NULL;
-	if ((m = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(m, EVP_sha512(), NULL) != 1 ||
-	    EVP_DigestUpdate(m, ctx->nonce, ctx->nonce_len) != 1 ||
-	    (rt && EVP_DigestUpdate(m, ctx->runtime_data,
-	    ctx->runtime_data_len) != 1) ||
-	    EVP_DigestFinal_ex(m, h, &hl) != 1 || hl != 64) {
-		EVP_MD_CTX_free(m);
-		av_submod_reason(sm, AV_E_INTERNAL, AV_STATUS_CONTRAINDICATED,
-		    "report_data", NULL, NULL, "internal error");
-		return;
-	}
-	EVP_MD_CTX_free(m);
-	ok_sha = av_memeq_ct(h, rd, 64);
-	if (ctx->nonce_len <= 64) {
-		memset(raw, 0, sizeof(raw));
-		memcpy(raw, ctx->nonce, ctx->nonce_len);
-		ok_raw = av_memeq_ct(raw, rd, 64);
-	}
 	switch (pol->binding) {
 	case TDX_BIND_SHA512:
-		ok = ok_sha;
+		r.forms = r.forms_rt = AV_BIND_SHA512;
+		r.expect = r.expect_rt = AV_BIND_SHA512;
 		break;
 	case TDX_BIND_RAW:
-		ok = ok_raw && !rt;
+		r.forms = AV_BIND_PADDED;
+		r.forms_rt = 0;
+		r.expect = r.expect_rt = AV_BIND_PADDED;
 		break;
 	case TDX_BIND_AUTO:
 	default:
-		ok = rt ? ok_sha : (ok_raw || ok_sha);
+		r.forms = AV_BIND_PADDED | AV_BIND_SHA512;
+		r.forms_rt = AV_BIND_SHA512;
+		r.expect = AV_BIND_PADDED;
+		r.expect_rt = AV_BIND_SHA512;
 		break;
 	}
-	if (!ok) {
-		bool want_raw = (pol->binding == TDX_BIND_RAW ||
-		    (pol->binding == TDX_BIND_AUTO && !rt)) &&
-		    ctx->nonce_len <= 64;
-
-		av_submod_reason(sm, rt ? AV_E_BINDING : AV_E_NONCE,
-		    AV_STATUS_CONTRAINDICATED, "report_data",
-		    hex_json(want_raw ? raw : h, 64), hex_json(rd, 64), rt ?
-		    "tdx: report_data does not bind the nonce and runtime data" :
-		    "tdx: report_data does not carry the nonce");
+	if (!av_binding_check(ctx, q->td.report_data, 64, &r, sm, &b))
 		return;
-	}
 	q->v.bound = true;
-	q->v.bound_sha512 = ok_sha;
-	if (rt && (b64 = av_b64url_encode(ctx->runtime_data,
-	    ctx->runtime_data_len)) != NULL) {
-		if ((ka = json_object()) != NULL) {
-			json_object_set_new_nocheck(ka, "akpub", json_string(b64));
-			json_decref(sm->key_attestation);
-			sm->key_attestation = ka;
-		}
-		free(b64);
-	}
+	q->v.bound_sha512 = (b.matched & AV_BIND_SHA512) != 0;
+	if (b.key)
+		av_submod_key_attestation(sm, ctx->runtime_data,
+		    ctx->runtime_data_len);
 }
 
 /* ---- verify ----------------------------------------------------------------- */
