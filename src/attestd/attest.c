@@ -201,14 +201,14 @@ avd_h_attest(struct avd_req *rq)
 		    "internal_error", "the verdict could not be signed");
 		goto out;
 	}
-	out = av_result_json(res, jwt);
+	out = av_result_json(res, NULL);
 	rq->verdict = av_status_str(res->status);
 	for (size_t i = 0; i < res->nsubmods; i++)
 		avd_metrics_verdict(res->submods[i].backend != NULL ?
 		    res->submods[i].backend->name : "unknown",
 		    av_status_str(res->submods[i].status));
 	avd_metrics_latency(avd_mono() - t0);
-	ret = avd_reply_json(rq, MHD_HTTP_OK, out);
+	ret = avd_reply_verdict(rq, MHD_HTTP_OK, out, jwt);
  out:
 	free(jwt);
 	json_decref(claims);

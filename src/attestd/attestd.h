@@ -198,6 +198,8 @@ void	avd_http_stop(int64_t timeout_s);
 
 /* Reply helpers for handlers: each queues a response (body stolen). */
 int	avd_reply_json(struct avd_req *, unsigned status, json_t *body);
+int	avd_reply_verdict(struct avd_req *, unsigned status, json_t *body,
+	    const char *jwt);
 int	avd_reply_error(struct avd_req *, unsigned status, const char *code,
 	    const char *message);
 
