@@ -79,15 +79,15 @@ ear_appraisal(const struct av_submod *sm, const char *policy_ref)
 	    "ear.appraisal-policy-id", json_string(policy_ref)) == -1)
 		goto fail;
 	if (json_object_set_new(o, "ear.veraison.annotated-evidence",
-	    sm->claims != NULL ? json_deep_copy(sm->claims) :
+	    sm->claims != NULL ? json_incref(sm->claims) :
 	    json_object()) == -1)
 		goto fail;
 	if (sm->key_attestation != NULL && json_object_set_new(o,
 	    "ear.veraison.key-attestation",
-	    json_deep_copy(sm->key_attestation)) == -1)
+	    json_incref(sm->key_attestation)) == -1)
 		goto fail;
 	if (json_object_set_new(o, "attestd.reasons",
-	    sm->reasons != NULL ? json_deep_copy(sm->reasons) :
+	    sm->reasons != NULL ? json_incref(sm->reasons) :
 	    json_array()) == -1)
 		goto fail;
 	if (sm->backend != NULL && sm->backend->name != NULL &&
@@ -103,8 +103,10 @@ ear_appraisal(const struct av_submod *sm, const char *policy_ref)
 /*
  * EAR claims for res (draft-fv-rats-ear s.3; shape at the top of this
  * file): iat as given, exp = iat + ttl (saturated), eat_nonce when
- * res->nonce is set.  Claims, reasons and key attestation are deep
- * copies, so the result may be freed independently.  A duplicated
+ * res->nonce is set.  Claims, reasons and key attestation are shared
+ * references to the result's (jansson counts them), not copies: the
+ * result may still be freed before or after the EAR, but neither may be
+ * modified while the other is in use.  A duplicated
  * submod name is refused rather than letting one appraisal hide
  * another.  Returns a new reference, or NULL on allocation failure.
  */
