@@ -184,9 +184,14 @@ join_dot(const char *a, const char *b)
 
 /*
  * Sign claims (a JSON object) as a JWS compact serialisation (RFC 7515
- * s.7.1) with the protected header {"alg", "kid", "typ": "JWT"}; header
- * and claims are serialised compact with sorted keys, so equal inputs
- * give equal tokens (ECDSA signatures still vary).  Returns a malloc'd
+ * s.7.1) with the protected header {"alg", "kid", "typ": "JWT"} (in
+ * that order, byte-stable); header and claims are serialised compact, in
+ * the order their members were added (jansson keeps insertion order;
+ * av_ear_claims() builds in a fixed order), so equal inputs built the
+ * same way give equal tokens (ECDSA signatures still vary).  Claims are
+ * not re-sorted: sorting cost a key array and a qsort per object on
+ * every verdict, and JWT consumers do not depend on member order
+ * (RFC 7519 s.7.2 parses the payload as JSON).  Returns a malloc'd
  * NUL-terminated string (caller frees) or NULL with e set.
  */
 char *
@@ -203,10 +208,11 @@ av_jwt_sign(const struct av_signer *s, const json_t *claims,
 		AV_FAIL(e, AV_E_INTERNAL, "jwt: nothing to sign");
 		return NULL;
 	}
+	/* members in sorted order already: {"alg","kid","typ"} */
 	if ((hdr = json_pack("{s:s, s:s, s:s}", "alg",
-	    av_sig_alg_str(s->alg), "typ", "JWT", "kid", s->kid)) == NULL ||
-	    (h = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
-	    (p = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
+	    av_sig_alg_str(s->alg), "kid", s->kid, "typ", "JWT")) == NULL ||
+	    (h = json_dumps(hdr, JSON_COMPACT)) == NULL ||
+	    (p = json_dumps(claims, JSON_COMPACT)) == NULL ||
 	    (hb = av_b64url_encode((const uint8_t *)h, strlen(h))) == NULL ||
 	    (pb = av_b64url_encode((const uint8_t *)p, strlen(p))) == NULL ||
 	    (input = join_dot(hb, pb)) == NULL) {
