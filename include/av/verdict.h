@@ -56,6 +56,13 @@ char	*av_jwt_sign(const struct av_signer *, const json_t *claims,
 json_t	*av_jwt_verify(const char *jwt, const struct av_signer *const *s,
 	    size_t n, struct av_err *e);
 
+/*
+ * v (an object or array) serialised compact, byte for byte what
+ * json_dumps(v, JSON_COMPACT) gives, faster (src/verdict/jsonout.c).
+ * Malloc'd (caller frees), length in *len if len; NULL on failure.
+ */
+char	*av_json_dumps_compact(const json_t *v, size_t *len);
+
 /* Identity of this verifier in verdicts. */
 #define AV_EAR_PROFILE	"tag:github.com,2023:veraison/ear"
 #define AV_DEVELOPER	"https://attestd.dev"

@@ -184,9 +184,9 @@ avd_reply_verdict(struct avd_req *rq, unsigned status, json_t *body,
 		json_object_set_new(body, "verdict", json_string(jwt));
 		return avd_reply_json(rq, status, body);
 	}
-	s = json_dumps(body, JSON_COMPACT);
+	s = av_json_dumps_compact(body, &n);
 	json_decref(body);
-	if (s == NULL || (n = strlen(s)) < 2 || s[n - 1] != '}') {
+	if (s == NULL || n < 2 || s[n - 1] != '}') {
 		free(s);
 		return MHD_NO;
 	}

@@ -211,8 +211,8 @@ av_jwt_sign(const struct av_signer *s, const json_t *claims,
 	/* members in sorted order already: {"alg","kid","typ"} */
 	if ((hdr = json_pack("{s:s, s:s, s:s}", "alg",
 	    av_sig_alg_str(s->alg), "kid", s->kid, "typ", "JWT")) == NULL ||
-	    (h = json_dumps(hdr, JSON_COMPACT)) == NULL ||
-	    (p = json_dumps(claims, JSON_COMPACT)) == NULL ||
+	    (h = av_json_dumps_compact(hdr, NULL)) == NULL ||
+	    (p = av_json_dumps_compact(claims, NULL)) == NULL ||
 	    (hb = av_b64url_encode((const uint8_t *)h, strlen(h))) == NULL ||
 	    (pb = av_b64url_encode((const uint8_t *)p, strlen(p))) == NULL ||
 	    (input = join_dot(hb, pb)) == NULL) {

@@ -1058,6 +1058,87 @@ test_interop_out(void **state)
 	free_result(&res);
 }
 
+/* Compare av_json_dumps_compact() with json_dumps(JSON_COMPACT). */
+static void
+same_as_jansson(json_t *v)
+{
+	char	*want, *got;
+	size_t	 n = 0;
+
+	assert_non_null(v);
+	want = json_dumps(v, JSON_COMPACT);
+	got = av_json_dumps_compact(v, &n);
+	if (want == NULL) {
+		assert_null(got);
+	} else {
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		assert_int_equal(n, strlen(want));
+	}
+	free(want);
+	free(got);
+	json_decref(v);
+}
+
+static void
+test_json_dumps_compact(void **state)
+{
+	json_t		*o, *a, *deep;
+	char		 raw[256];
+	int		 i;
+
+	(void)state;
+	same_as_jansson(json_object());
+	same_as_jansson(json_array());
+	same_as_jansson(json_pack("{s:s, s:i, s:I, s:I, s:I, s:b, s:b, s:n}",
+	    "a", "b", "int", 0, "neg", (json_int_t)-42,
+	    "max", (json_int_t)INT64_MAX, "min", (json_int_t)INT64_MIN,
+	    "t", 1, "f", 0, "null"));
+	same_as_jansson(json_pack("{s:f, s:f, s:f, s:[f, f]}", "pi", 3.25,
+	    "tiny", 1e-300, "whole", 2.0, "arr", -0.5, 1e21));
+	/* escapes in values and keys */
+	same_as_jansson(json_pack("{s:s, s:s, s:s}", "q\"k\\", "a\"b\\c\"",
+	    "ctl", "x\b\f\n\r\t\x01\x1fy", "slash", "a/b</c>"));
+	same_as_jansson(json_pack("{s:s, s:s}", "utf8", "caf\xc3\xa9 \xe2\x82\xac"
+	    " \xf0\x9f\x94\x92", "k\xc3\xa9y", "\xe2\x80\xa8"));
+	/* embedded NUL and every byte < 0x80 */
+	for (i = 0; i < 128; i++)
+		raw[i] = (char)i;
+	same_as_jansson(json_pack("{s:s#, s:s#}", "nul", "a\0b", (int)3,
+	    "all", raw, (int)128));
+	/* invalid UTF-8 (made without the check): both fail */
+	o = json_object();
+	json_object_set_new(o, "bad", json_stringn_nocheck("\xff\xfe", 2));
+	same_as_jansson(o);
+	/* order is insertion order, nested */
+	o = json_object();
+	a = json_array();
+	for (i = 0; i < 40; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "%d", 39 - i);
+		json_object_set_new(o, k, json_integer(i * 1000003 - 7));
+		json_array_append_new(a, json_pack("{s:[s,i,{}]}", k, k, -i));
+	}
+	json_object_set_new(o, "z", a);
+	json_object_set_new(o, "A", json_pack("[[[]],{s:{}}]", ""));
+	same_as_jansson(o);
+	/* deeper than allowed: refused, no crash */
+	deep = json_array();
+	for (i = 0, a = deep; i < 3000; i++) {
+		json_t *n = json_array();
+
+		json_array_append_new(a, n);
+		a = n;
+	}
+	assert_null(av_json_dumps_compact(deep, NULL));
+	json_decref(deep);
+	assert_null(av_json_dumps_compact(NULL, NULL));
+	o = json_string("x");
+	assert_null(av_json_dumps_compact(o, NULL));
+	json_decref(o);
+}
+
 int
 main(void)
 {
@@ -1072,6 +1153,7 @@ main(void)
 		cmocka_unit_test(test_ear_shape),
 		cmocka_unit_test(test_ear_edges),
 		cmocka_unit_test(test_interop_out),
+		cmocka_unit_test(test_json_dumps_compact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
