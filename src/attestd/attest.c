@@ -83,7 +83,6 @@ parse_raw(struct avd_req *rq, struct av_request **out, struct av_err *e)
 static int
 parse_envelope(struct avd_req *rq, struct av_request **out, struct av_err *e)
 {
-	json_error_t	 je;
 	json_t		*doc;
 	int		 rc;
 
@@ -91,7 +90,7 @@ parse_envelope(struct avd_req *rq, struct av_request **out, struct av_err *e)
 		return parse_raw(rq, out, e);
 	if (rq->len == 0)
 		return AV_FAIL(e, AV_E_BAD_REQUEST, "empty request body");
-	doc = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &je);
+	doc = avd_json_load(rq->body, rq->len);
 	if (doc == NULL)
 		return AV_FAIL(e, AV_E_BAD_REQUEST,
 		    "request body is not valid JSON");
