@@ -110,9 +110,12 @@ main(int argc, char **argv)
 		    NULL);
 		goto out;
 	}
-	if (avd_http_start(&opts) == -1)
-		goto out;
+	/* policies on disk are archived before the first request is served */
 	(void)avd_policy_watch_start(&opts);
+	if (avd_http_start(&opts) == -1) {
+		avd_policy_watch_stop();
+		goto out;
+	}
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
