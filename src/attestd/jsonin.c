@@ -243,13 +243,6 @@ avd_json_load(const char *p, size_t n)
 	json_error_t	 je;
 	json_t		*v = NULL;
 
-	/*
-	 * An escape anywhere means jansson will do the work anyway (TDX
-	 * collateral travels as JSON in strings): do not build half of it
-	 * first.  memchr is cheap next to either parser.
-	 */
-	if (memchr(p, '\\', n) != NULL)
-		return json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
 	ji_ws(&j);
 	if (j.p < j.end && (*j.p == '{' || *j.p == '['))
 		v = ji_value(&j, 0);
