@@ -83,6 +83,7 @@ parse_raw(struct avd_req *rq, struct av_request **out, struct av_err *e)
 static int
 parse_envelope(struct avd_req *rq, struct av_request **out, struct av_err *e)
 {
+	json_error_t	 je;
 	json_t		*doc;
 	int		 rc;
 
@@ -90,7 +91,7 @@ parse_envelope(struct avd_req *rq, struct av_request **out, struct av_err *e)
 		return parse_raw(rq, out, e);
 	if (rq->len == 0)
 		return AV_FAIL(e, AV_E_BAD_REQUEST, "empty request body");
-	doc = avd_json_load(rq->body, rq->len);
+	doc = json_loadb(rq->body, rq->len, JSON_REJECT_DUPLICATES, &je);
 	if (doc == NULL)
 		return AV_FAIL(e, AV_E_BAD_REQUEST,
 		    "request body is not valid JSON");

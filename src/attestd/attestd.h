@@ -197,8 +197,6 @@ int	avd_http_start(const struct avd_opts *o);
 void	avd_http_stop(int64_t timeout_s);
 
 /* Reply helpers for handlers: each queues a response (body stolen). */
-/* Body as json_loadb(JSON_REJECT_DUPLICATES) parses it (jsonin.c). */
-json_t	*avd_json_load(const char *, size_t);
 int	avd_reply_json(struct avd_req *, unsigned status, json_t *body);
 int	avd_reply_verdict(struct avd_req *, unsigned status, json_t *body,
 	    const char *jwt);
