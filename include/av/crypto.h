@@ -167,5 +167,7 @@ AV_MUST_USE int av_chain_verify(const struct av_trust *, X509 *leaf,
 /* Cache statistics (for metrics and tests). */
 struct av_chain_stats { unsigned long hits, misses; };
 void	av_trust_chain_stats(const struct av_trust *, struct av_chain_stats *);
+/* The same, summed over every trust set of the process (monotonic). */
+void	av_chain_stats_process(struct av_chain_stats *);
 
 #endif

@@ -155,8 +155,7 @@ avd_metrics_render(const struct avd_cfg *c, size_t *len)
 
 	if ((b.p = malloc(b.cap)) == NULL)
 		return NULL;
-	if (c != NULL && c->trust != NULL)
-		av_trust_chain_stats(c->trust, &cs);
+	av_chain_stats_process(&cs);
 
 	pthread_mutex_lock(&mtx);
 	bprintf(&b, "# HELP attestd_build_info Version of this attestd.\n"

@@ -4,6 +4,7 @@
  * chains keyed by their content.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 #include "av/crypto.h"
 #include "av/log.h"
 #include "crypto/trust_int.h"
+
+/* Process-wide cache counters (see av_chain_stats_process()). */
+static atomic_ulong proc_hits, proc_misses;
 
 #define AV_CHAIN_DEFAULT_DEPTH	8
 #define AV_CHAIN_MAX_UNTRUSTED	64	/* certificates in one bundle */
@@ -211,10 +215,13 @@ cache_lookup(struct av_chain_cache *c, const uint8_t key[32], int64_t at,
 		*nb = ent->nb;
 		*na = ent->na;
 	}
-	if (hit)
+	if (hit) {
 		c->hits++;
-	else
+		atomic_fetch_add(&proc_hits, 1);
+	} else {
 		c->misses++;
+		atomic_fetch_add(&proc_misses, 1);
+	}
 	pthread_mutex_unlock(&c->mtx);
 	return hit;
 }
@@ -279,6 +286,7 @@ ptr_lookup(struct av_chain_cache *c, X509 *leaf, STACK_OF(X509) *untrusted,
 			if (chain_out != NULL)
 				*chain_out = dup;
 			c->hits++;
+			atomic_fetch_add(&proc_hits, 1);
 		}
 		break;
 	}
@@ -412,6 +420,18 @@ cache_insert(struct av_chain_cache *c, const uint8_t key[32], int64_t nb,
 	c->buckets[b] = ent;
  out:
 	pthread_mutex_unlock(&c->mtx);
+}
+
+/*
+ * Cache hits and misses of every trust set this process has had, for
+ * metrics: Prometheus counters must not go back to zero when a reload
+ * replaces the trust set (and its cache).
+ */
+void
+av_chain_stats_process(struct av_chain_stats *st)
+{
+	st->hits = atomic_load(&proc_hits);
+	st->misses = atomic_load(&proc_misses);
 }
 
 /*
