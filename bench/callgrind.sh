@@ -51,7 +51,7 @@ floor = {n: t / i for k, n, i, t in runs if k == "floor"}
 need = {"nitro": (1, "P-384 verify"), "snp": (1, "P-384 verify"),
         "tdx": (2, "P-256 verify"), "tdx-fresh": (2, "P-256 verify"),
         "tpm-rsa": (1, "RSA-2048 verify"),
-        "tpm-p256": (1, "P-256 verify")}
+        "tpm-p256": (1, "P-256 verify"), "gpu8": (8, "P-384 verify")}
 print("%-9s %12s %14s %7s" % ("platform", "Ir/verify", "floor Ir", "ratio"))
 for k, n, i, t in runs:
     if k != "verify":
