@@ -168,74 +168,23 @@ has_pem(const char *s, size_t n)
 }
 
 /*
- * Parsed certificate chains by SHA-256 of the companion text: a GPU
- * fleet sends the same few chains again and again, and decoding five
- * P-384 certificates costs about as much as the report's signature.
- * Entries are immutable stacks whose certificates are shared by
- * reference (X509 objects are safe to share read-only).
+ * Parsed certificate chains: a GPU fleet sends the same few chains again
+ * and again, and decoding five P-384 certificates costs about as much as
+ * the report's signature, so they go through the process-wide parse
+ * cache (av_x509_parse_any_cached(): shared, immutable X509 objects).
  */
-#define CHC_SIZE	64
-static pthread_mutex_t	 chc_mtx = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	uint8_t		 sha[32];
-	STACK_OF(X509)	*sk;		/* owned */
-} chc[CHC_SIZE];
-static size_t		 chc_next;
-
-/* A new stack with a reference to each certificate of sk, or NULL. */
-static STACK_OF(X509) *
-stack_ref(STACK_OF(X509) *sk)
-{
-	STACK_OF(X509) *out;
-
-	if ((out = sk_X509_new_null()) == NULL)
-		return NULL;
-	for (int i = 0; i < sk_X509_num(sk); i++) {
-		X509 *x = sk_X509_value(sk, i);
-
-		if (!X509_up_ref(x))
-			goto bad;
-		if (!sk_X509_push(out, x)) {
-			X509_free(x);
-			goto bad;
-		}
-	}
-	return out;
- bad:
-	sk_X509_pop_free(out, X509_free);
-	return NULL;
-}
-
 static STACK_OF(X509) *
 chain_parse_cached(const char *s, size_t n)
 {
-	STACK_OF(X509)	*sk = NULL, *keep;
-	uint8_t		 sha[32], *dec = NULL;
+	STACK_OF(X509)	*sk = NULL;
+	uint8_t		*dec = NULL;
 	size_t		 dlen = 0;
 
-	av_sha256((const uint8_t *)s, n, sha);
-	pthread_mutex_lock(&chc_mtx);
-	for (size_t i = 0; i < CHC_SIZE && sk == NULL; i++)
-		if (chc[i].sk != NULL && memcmp(chc[i].sha, sha, 32) == 0)
-			sk = stack_ref(chc[i].sk);
-	pthread_mutex_unlock(&chc_mtx);
-	if (sk != NULL)
-		return sk;
 	if (has_pem(s, n))
-		sk = av_x509_parse_any((const uint8_t *)s, n);
+		sk = av_x509_parse_any_cached((const uint8_t *)s, n);
 	else if (av_b64_decode(s, n, &dec, &dlen) == 0 && dlen > 0)
-		sk = av_x509_parse_any(dec, dlen);
+		sk = av_x509_parse_any_cached(dec, dlen);
 	free(dec);
-	if (sk == NULL || sk_X509_num(sk) == 0 ||
-	    sk_X509_num(sk) > NV_MAX_CHAIN_CERTS || (keep = stack_ref(sk)) ==
-	    NULL)
-		return sk;
-	pthread_mutex_lock(&chc_mtx);
-	sk_X509_pop_free(chc[chc_next].sk, X509_free);
-	memcpy(chc[chc_next].sha, sha, 32);
-	chc[chc_next].sk = keep;
-	chc_next = (chc_next + 1) % CHC_SIZE;
-	pthread_mutex_unlock(&chc_mtx);
 	return sk;
 }
 
