@@ -1,8 +1,11 @@
 /*
  * attestd - JWS compact serialisation (RFC 7515 s.7.1) of JWT claims
  * (RFC 7519) with ES256/ES384 (RFC 7518 s.3.4: raw r || s, each the
- * curve size) and EdDSA over Ed25519 (RFC 8037 s.3.1).
+ * curve size) and EdDSA over Ed25519 (RFC 8037 s.3.1).  Verdicts are
+ * signed on per-thread prepared contexts (see sctx below).
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "av/codec.h"
+#include "av/crypto.h"
 #include "av/verdict.h"
 
 /* Larger than any verdict we make (16 submods of claims); caps parsing. */
@@ -47,52 +51,224 @@ alg_siglen(enum av_sig_alg alg)
 }
 
 /*
- * Sign msg with s.  On success *sig is malloc'd (caller frees) holding
- * alg_siglen() bytes.  Returns 0 or -1 with e set.
+ * Prepared signing contexts, per thread, by key object: preparing a
+ * context (EVP_DigestSignInit) fetches the algorithm from the provider
+ * and sets up the key on every call, ~25 k instructions per verdict.
+ * ECDSA keeps an EVP_PKEY_CTX with EVP_PKEY_sign_init done and signs the
+ * digest (as src/crypto/sig.c verifies, and as openssl speed signs);
+ * EdDSA (pure Ed25519 hashes the message itself) keeps an EVP_MD_CTX
+ * with EVP_DigestSignInit done as a template that is copied for each
+ * signature, which OpenSSL documents as safe, where reusing a context
+ * after a one-shot EVP_DigestSign is not.  A slot holds a reference to
+ * its key, so a rotated-out key stays valid (and its address cannot be
+ * taken by a new key) while the slot lives; freed at thread exit.
+ */
+#define SCTX_SLOTS	4
+
+struct sctx {
+	EVP_PKEY	*pk;		/* owned reference */
+	enum av_sig_alg	 alg;
+	EVP_PKEY_CTX	*pctx;		/* ECDSA: sign_init done (owned) */
+	EVP_MD_CTX	*tmpl;		/* EdDSA: DigestSignInit done (owned) */
+	EVP_MD_CTX	*work;		/* EdDSA: a copy of tmpl per use (owned) */
+};
+
+struct sctx_set {
+	struct sctx	 s[SCTX_SLOTS];
+	unsigned	 next;
+};
+
+static pthread_key_t	sctx_key;
+static pthread_once_t	sctx_once = PTHREAD_ONCE_INIT;
+static bool		sctx_ok;
+
+static void
+sctx_clear(struct sctx *c)
+{
+	EVP_PKEY_CTX_free(c->pctx);
+	EVP_MD_CTX_free(c->tmpl);
+	EVP_MD_CTX_free(c->work);
+	EVP_PKEY_free(c->pk);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
+sctx_set_free(void *p)
+{
+	struct sctx_set *ss = p;
+
+	if (ss == NULL)
+		return;
+	for (int i = 0; i < SCTX_SLOTS; i++)
+		sctx_clear(&ss->s[i]);
+	free(ss);
+}
+
+static void
+sctx_init(void)
+{
+	sctx_ok = pthread_key_create(&sctx_key, sctx_set_free) == 0;
+}
+
+/* Prepare c for pk (reference taken) and alg.  Returns 0 or -1. */
+static int
+sctx_make(struct sctx *c, EVP_PKEY *pk, enum av_sig_alg alg)
+{
+	memset(c, 0, sizeof(*c));
+	if (alg == AV_ALG_EDDSA) {
+		if ((c->tmpl = EVP_MD_CTX_new()) == NULL ||
+		    (c->work = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestSignInit(c->tmpl, NULL, NULL, NULL, pk) != 1)
+			goto fail;
+	} else if ((c->pctx = EVP_PKEY_CTX_new(pk, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(c->pctx) != 1)
+		goto fail;
+	if (EVP_PKEY_up_ref(pk) != 1)
+		goto fail;
+	c->pk = pk;
+	c->alg = alg;
+	return 0;
+ fail:
+	sctx_clear(c);
+	ERR_clear_error();
+	return -1;
+}
+
+/*
+ * This thread's prepared context for s, or one in *own (caller clears
+ * and frees it) when there is no per-thread cache.  NULL on failure.
+ */
+static struct sctx *
+sctx_get(const struct av_signer *s, struct sctx **own)
+{
+	struct sctx_set	*ss = NULL;
+	struct sctx	*c;
+
+	*own = NULL;
+	pthread_once(&sctx_once, sctx_init);
+	if (sctx_ok && (ss = pthread_getspecific(sctx_key)) != NULL)
+		for (int i = 0; i < SCTX_SLOTS; i++)
+			if (ss->s[i].pk == s->pkey && ss->s[i].alg == s->alg)
+				return &ss->s[i];
+	if (sctx_ok && ss == NULL && (ss = calloc(1, sizeof(*ss))) != NULL &&
+	    pthread_setspecific(sctx_key, ss) != 0) {
+		free(ss);
+		ss = NULL;
+	}
+	if (ss == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return NULL;
+		if (sctx_make(c, s->pkey, s->alg) == -1) {
+			free(c);
+			return NULL;
+		}
+		*own = c;
+		return c;
+	}
+	c = &ss->s[ss->next];
+	ss->next = (ss->next + 1) % SCTX_SLOTS;
+	sctx_clear(c);
+	if (sctx_make(c, s->pkey, s->alg) == -1)
+		return NULL;
+	return c;
+}
+
+/* One DER INTEGER (short length) at *p into out[0..half), left-padded. */
+static int
+der_int_fixed(const uint8_t **p, const uint8_t *end, uint8_t *out,
+    size_t half)
+{
+	const uint8_t	*q = *p;
+	size_t		 n;
+
+	if (end - q < 2 || q[0] != 0x02 || (q[1] & 0x80) != 0)
+		return -1;
+	n = q[1];
+	q += 2;
+	if ((size_t)(end - q) < n || n == 0 || (q[0] & 0x80) != 0)
+		return -1;
+	*p = q + n;
+	while (n > 0 && q[0] == 0) {
+		q++;
+		n--;
+	}
+	if (n > half)
+		return -1;
+	memset(out, 0, half - n);
+	memcpy(out + half - n, q, n);
+	return 0;
+}
+
+/*
+ * DER ECDSA-Sig-Value (SEC 1 C.8), as OpenSSL writes it, to the JWS
+ * form: r || s, each half bytes (RFC 7518 s.3.4).  Returns 0 or -1.
+ */
+static int
+der_to_rs(const uint8_t *der, size_t n, uint8_t *out, size_t half)
+{
+	const uint8_t	*p = der, *end = der + n;
+	size_t		 len;
+
+	if (n < 2 || p[0] != 0x30)
+		return -1;
+	if (p[1] < 0x80) {
+		len = p[1];
+		p += 2;
+	} else if (p[1] == 0x81 && n >= 3) {
+		len = p[2];
+		p += 3;
+	} else
+		return -1;
+	if ((size_t)(end - p) != len ||
+	    der_int_fixed(&p, end, out, half) == -1 ||
+	    der_int_fixed(&p, end, out + half, half) == -1 || p != end)
+		return -1;
+	return 0;
+}
+
+/*
+ * Sign msg with s on this thread's prepared context.  On success *sig
+ * is malloc'd (caller frees) holding alg_siglen() bytes.  Returns 0 or
+ * -1 with e set.
  */
 static int
 sign_raw(const struct av_signer *s, const uint8_t *msg, size_t n,
     uint8_t **sig, size_t *siglen, struct av_err *e)
 {
-	EVP_MD_CTX	*ctx = NULL;
-	ECDSA_SIG	*es = NULL;
-	const BIGNUM	*r, *sv;
-	const EVP_MD	*md;
-	uint8_t		*der = NULL, *out = NULL;
-	const uint8_t	*dp;
-	size_t		 derlen = 0, half, want = alg_siglen(s->alg);
+	struct sctx	*c, *own = NULL;
+	uint8_t		 dgst[64], der[160], *out = NULL;
+	size_t		 derlen = sizeof(der), dlen, half,
+			 want = alg_siglen(s->alg);
 	int		 rc = -1;
 
-	md = alg_md(s->alg, &half);
+	(void)alg_md(s->alg, &half);
 	ERR_clear_error();
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    (out = malloc(want)) == NULL) {
+	if ((out = malloc(want)) == NULL) {
 		AV_FAIL(e, AV_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (EVP_DigestSignInit(ctx, NULL, md, NULL, s->pkey) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &derlen, msg, n) != 1 ||
-	    (der = malloc(derlen)) == NULL ||
-	    EVP_DigestSign(ctx, der, &derlen, msg, n) != 1) {
+	if ((c = sctx_get(s, &own)) == NULL) {
 		AV_FAIL(e, AV_E_INTERNAL, "cannot sign the verdict");
 		goto out;
 	}
 	if (s->alg == AV_ALG_EDDSA) {
-		if (derlen != want) {
+		derlen = want;
+		if (EVP_MD_CTX_copy_ex(c->work, c->tmpl) != 1 ||
+		    EVP_DigestSign(c->work, out, &derlen, msg, n) != 1 ||
+		    derlen != want) {
 			AV_FAIL(e, AV_E_INTERNAL, "cannot sign the verdict");
 			goto out;
 		}
-		memcpy(out, der, want);
 	} else {
-		/* DER ECDSA-Sig-Value -> fixed-length r || s */
-		dp = der;
-		if ((es = d2i_ECDSA_SIG(NULL, &dp, (long)derlen)) == NULL) {
-			AV_FAIL(e, AV_E_INTERNAL, "cannot sign the verdict");
-			goto out;
+		if (s->alg == AV_ALG_ES256) {
+			av_sha256(msg, n, dgst);
+			dlen = 32;
+		} else {
+			av_sha384(msg, n, dgst);
+			dlen = 48;
 		}
-		ECDSA_SIG_get0(es, &r, &sv);
-		if (BN_bn2binpad(r, out, (int)half) != (int)half ||
-		    BN_bn2binpad(sv, out + half, (int)half) != (int)half) {
+		if (EVP_PKEY_sign(c->pctx, der, &derlen, dgst, dlen) != 1 ||
+		    der_to_rs(der, derlen, out, half) == -1) {
 			AV_FAIL(e, AV_E_INTERNAL, "cannot sign the verdict");
 			goto out;
 		}
@@ -102,10 +278,11 @@ sign_raw(const struct av_signer *s, const uint8_t *msg, size_t n,
 	out = NULL;
 	rc = 0;
  out:
-	ECDSA_SIG_free(es);
-	free(der);
+	if (own != NULL) {
+		sctx_clear(own);
+		free(own);
+	}
 	free(out);
-	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 

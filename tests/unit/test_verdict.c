@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1139,6 +1140,86 @@ test_json_dumps_compact(void **state)
 	json_decref(o);
 }
 
+/* Sign claims with s and check the token against s alone. */
+static void
+sign_and_check(struct av_signer *s, const json_t *claims)
+{
+	struct av_err	 e = { 0 };
+	json_t		*got;
+	char		*jwt;
+
+	jwt = av_jwt_sign(s, claims, &e);
+	assert_non_null(jwt);
+	got = av_jwt_verify(jwt, (const struct av_signer *const *)&s, 1, &e);
+	assert_non_null(got);
+	assert_true(json_equal(got, claims));
+	json_decref(got);
+	free(jwt);
+}
+
+struct sign_thread_arg {
+	struct av_signer	**signers;
+	size_t			  n;
+	const json_t		 *claims;
+};
+
+static void *
+sign_thread(void *p)
+{
+	struct sign_thread_arg *a = p;
+
+	for (int k = 0; k < 40; k++)
+		sign_and_check(a->signers[(size_t)k % a->n], a->claims);
+	return NULL;
+}
+
+/*
+ * Verdicts are signed on per-thread prepared contexts (src/verdict/
+ * jwt.c): more keys than slots used in turn, a key replaced (rotation:
+ * the old signer freed while a slot still holds its key), every
+ * algorithm, and four threads sharing the signers.  Hundreds of ECDSA
+ * signatures also hit r or s with leading zero bytes (1 in 128 per
+ * signature), which the fixed-length encoding must pad.
+ */
+static void
+test_sign_contexts(void **state)
+{
+	struct av_signer	*s[7];
+	struct sign_thread_arg	 arg;
+	pthread_t		 th[4];
+	json_t			*claims;
+
+	(void)state;
+	claims = json_pack("{sssIs{s{ss}}}", "eat_profile", AV_EAR_PROFILE,
+	    "iat", (json_int_t)1700000000, "submods", "cpu", "ear.status",
+	    "affirming");
+	assert_non_null(claims);
+	for (size_t i = 0; i < 7; i++)
+		s[i] = new_signer(all_algs[i % 3]);
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < 7; i++)
+			sign_and_check(s[i], claims);
+	/* many signatures with one key: the r || s padding */
+	for (int k = 0; k < 300; k++)
+		sign_and_check(s[k % 2], claims);
+	/* rotation: replace each key; the new one must be used */
+	for (size_t i = 0; i < 7; i++) {
+		sign_and_check(s[i], claims);
+		av_signer_free(s[i]);
+		s[i] = new_signer(all_algs[i % 3]);
+		sign_and_check(s[i], claims);
+	}
+	arg = (struct sign_thread_arg){ s, 7, claims };
+	for (int t = 0; t < 4; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, sign_thread,
+		    &arg), 0);
+	for (int t = 0; t < 4; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	for (size_t i = 0; i < 7; i++)
+		av_signer_free(s[i]);
+	json_decref(claims);
+}
+
 int
 main(void)
 {
@@ -1154,6 +1235,7 @@ main(void)
 		cmocka_unit_test(test_ear_edges),
 		cmocka_unit_test(test_interop_out),
 		cmocka_unit_test(test_json_dumps_compact),
+		cmocka_unit_test(test_sign_contexts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
