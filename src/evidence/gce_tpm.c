@@ -11,11 +11,17 @@
  *   3 event_log           TCG PC Client event log
  *   6 ak_cert             DER AK certificate (Google's EK/AK CA)
  *   7 intermediate_certs  DER
+ *   8 sev_snp_attestation go-sev-guest sevsnp.Attestation (gce_tee.c)
+ *   9 tdx_attestation     go-tdx-guest tdx.QuoteV4: not verified yet
  *
  * Trust: the AK certificate chains to a "tpm" anchor (Google's roots are
  * pinned built-ins and may also be operator anchors); intermediates come
  * from the attestation, the collateral store or the trust directory.
+ * The hardware attestation of a confidential VM is verified by the
+ * sev-snp backend and bound by its REPORT_DATA (gce_tee.c); the policy
+ * may require it ("hardware": "required") and nest a "sev-snp" section.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +31,7 @@
 #include "av/crypto.h"
 #include "av/policy.h"
 #include "av/result.h"
+#include "evidence/gce_tee.h"
 #include "evidence/tpm.h"
 #include "gce_attest.pb-c.h"
 
@@ -96,10 +103,22 @@ gce_certs(struct tpm_ev *ev, const AttestdGce__Attestation *m,
 	return 0;
 }
 
+static void
+gce_free(void *v)
+{
+	struct gce_ev *g = v;
+
+	if (g == NULL)
+		return;
+	tpm_ev_free(g->t);
+	free(g);
+}
+
 static int
 gce_parse(const struct av_evidence *in, void **out, struct av_err *e)
 {
 	AttestdGce__Attestation	*m;
+	struct gce_ev		*g;
 	struct tpm_ev		*ev;
 	int			 rc = -1;
 
@@ -110,10 +129,13 @@ gce_parse(const struct av_evidence *in, void **out, struct av_err *e)
 	    in->data)) == NULL)
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "gce-tpm: not a go-tpm-tools Attestation protobuf");
-	if ((ev = tpm_ev_new("gce-tpm")) == NULL) {
+	if ((g = calloc(1, sizeof(*g))) == NULL ||
+	    (g->t = tpm_ev_new("gce-tpm")) == NULL) {
+		free(g);
 		attestd_gce__attestation__free_unpacked(m, NULL);
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
 	}
+	ev = g->t;
 	if (m->ak_pub.len == 0) {
 		AV_FAIL(e, AV_E_MALFORMED, "gce-tpm: no AK public key");
 		goto out;
@@ -145,12 +167,14 @@ gce_parse(const struct av_evidence *in, void **out, struct av_err *e)
 		if (tpm_evlog_parse(ev->evlog, ev->evlog_len, &ev->log, e) != 0)
 			goto out;
 	}
-	*out = ev;
-	ev = NULL;
+	if (gce_tee_parse(g, m, in, e) != 0)
+		goto out;
+	*out = g;
+	g = NULL;
 	rc = 0;
  out:
 	attestd_gce__attestation__free_unpacked(m, NULL);
-	tpm_ev_free(ev);
+	gce_free(g);
 	return rc;
 }
 
@@ -185,45 +209,134 @@ gce_detect(const uint8_t *p, size_t n)
 	return p[i] == 0x00 && (p[i + 1] == 0x01 || p[i + 1] == 0x23);
 }
 
-static void
-gce_free(void *v)
-{
-	tpm_ev_free(v);
-}
-
+/*
+ * The TPM part (quotes, AK trust, nonce, event log), then the hardware
+ * attestation when there is one.
+ */
 static int
 gce_verify(void *parsed, const struct av_ctx *ctx, const void *policy,
     struct av_submod *sm, struct av_err *e)
 {
-	return tpm_ev_verify(parsed, ctx, policy, sm, e);
+	struct gce_ev		*g = parsed;
+	const struct gce_pol	*pol = policy;
+
+	if (tpm_ev_verify(g->t, ctx, pol != NULL ? pol->tpm : NULL, sm,
+	    e) != 0)
+		return -1;
+	return gce_tee_verify(g, ctx, pol, sm, e);
 }
 
 static int
 gce_claims(const void *parsed, json_t **out, struct av_err *e)
 {
-	if ((*out = tpm_claims_json(parsed)) == NULL)
-		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-	return 0;
-}
+	const struct gce_ev	*g = parsed;
+	json_t			*tee;
 
-static int
-gce_policy_compile(const json_t *sec, const char *path, void **out,
-    struct av_policy_err *perr)
-{
-	return tpm_pol_compile(sec, path, NULL, (struct tpm_pol **)out, perr);
+	if ((*out = tpm_claims_json(g->t)) == NULL ||
+	    (tee = gce_tee_claims(g)) == NULL) {
+		json_decref(*out);
+		*out = NULL;
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	}
+	json_object_set_new(*out, "tee", tee);
+	return 0;
 }
 
 static void
 gce_policy_free(void *p)
 {
-	tpm_pol_free(p);
+	struct gce_pol *g = p;
+
+	if (g == NULL)
+		return;
+	tpm_pol_free(g->tpm);
+	if (g->snp != NULL && g->snp->policy_free != NULL)
+		g->snp->policy_free(g->snp_pol);
+	free(g);
 }
 
+/*
+ * The "tpm" keys (tpm_pol_compile), "hardware": "required" | "optional"
+ * and a nested "sev-snp" section compiled by that backend.
+ */
+static int
+gce_policy_compile(const json_t *sec, const char *path, void **out,
+    struct av_policy_err *perr)
+{
+	struct gce_pol	*p;
+	json_t		*rest = NULL;
+	const json_t	*v;
+	const char	*s;
+	char		 sub[256];
+	int		 rc = -1;
+
+	if (!json_is_object(sec))
+		return av_policy_errf(perr, path, "expected an object");
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (rest = json_copy((json_t *)sec)) == NULL) {
+		free(p);
+		return av_policy_errf(perr, path, "out of memory");
+	}
+	if ((v = json_object_get(sec, "hardware")) != NULL) {
+		snprintf(sub, sizeof(sub), "%s.hardware", path);
+		s = json_string_value(v);
+		if (s != NULL && strcmp(s, "required") == 0)
+			p->hw = GCE_HW_REQUIRED;
+		else if (s != NULL && strcmp(s, "optional") == 0)
+			p->hw = GCE_HW_OPTIONAL;
+		else {
+			av_policy_errf(perr, sub,
+			    "expected \"required\" or \"optional\"");
+			goto out;
+		}
+		json_object_del(rest, "hardware");
+	}
+	if ((v = json_object_get(sec, "sev-snp")) != NULL) {
+		snprintf(sub, sizeof(sub), "%s.sev-snp", path);
+		if (!json_is_object(v)) {
+			av_policy_errf(perr, sub, "expected an object");
+			goto out;
+		}
+		p->snp = av_backend_find("sev-snp");
+		if (p->snp == NULL || p->snp->policy_compile == NULL) {
+			p->snp = NULL;
+			av_policy_errf(perr, sub, "platform \"sev-snp\" is not "
+			    "available in this build");
+			goto out;
+		}
+		if (p->snp->policy_compile(v, sub, &p->snp_pol, perr) != 0) {
+			p->snp = NULL;
+			goto out;
+		}
+		json_object_del(rest, "sev-snp");
+	}
+	if (json_object_get(sec, "tdx") != NULL) {
+		snprintf(sub, sizeof(sub), "%s.tdx", path);
+		av_policy_errf(perr, sub, "the TDX attestation of gce-tpm is "
+		    "not verified by this version: no tdx rules can apply");
+		goto out;
+	}
+	if (tpm_pol_compile(rest, path, NULL, &p->tpm, perr) != 0)
+		goto out;
+	*out = p;
+	p = NULL;
+	rc = 0;
+ out:
+	json_decref(rest);
+	gce_policy_free(p);
+	return rc;
+}
+
+/* The TPM rules, the hardware rule, the nested sev-snp section. */
 static void
 gce_appraise(const void *parsed, const void *policy, const struct av_ctx *ctx,
     struct av_submod *sm)
 {
-	tpm_appraise_ev(parsed, policy, ctx, sm);
+	const struct gce_ev	*g = parsed;
+	const struct gce_pol	*pol = policy;
+
+	tpm_appraise_ev(g->t, pol->tpm, ctx, sm);
+	gce_tee_appraise(g, pol, ctx, sm);
 }
 
 /*
