@@ -136,6 +136,13 @@ check_nonce(struct avd_req *rq, const struct av_request *req, int64_t now,
 		*ret = avd_reply_error(rq, MHD_HTTP_GONE, "nonce_expired",
 		    "this nonce has expired; request a new one");
 		return -1;
+	case AVD_NONCE_FULL:
+	case AVD_NONCE_UNAVAILABLE:
+		/* never accept a nonce the store could not check */
+		*ret = avd_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "nonce_store_unavailable", "the nonce store cannot be "
+		    "reached; retry later");
+		return -1;
 	case AVD_NONCE_UNKNOWN:
 	default:
 		if (!rq->cfg->opts->require_issued_nonce)
@@ -229,10 +236,19 @@ avd_h_challenge(struct avd_req *rq)
 	char		*b64, ts[40];
 	json_t		*o;
 
-	if (avd_nonce_issue(now, n, &exp) == -1)
+	switch (avd_nonce_issue(now, n, &exp)) {
+	case AVD_NONCE_OK:
+		break;
+	case AVD_NONCE_UNAVAILABLE:
+		return avd_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "nonce_store_unavailable", "the nonce store cannot be "
+		    "reached; retry later");
+	case AVD_NONCE_FULL:
+	default:
 		return avd_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "too_many_challenges", "too many outstanding challenges; "
 		    "retry later");
+	}
 	if ((b64 = av_b64url_encode(n, sizeof(n))) == NULL)
 		return avd_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal_error", "out of memory");

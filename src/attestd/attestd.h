@@ -66,6 +66,11 @@ struct avd_opts {
 	uint64_t	 verdict_ttl_s;		/* exp = iat + this */
 	uint64_t	 nonce_ttl_s;		/* challenge lifetime */
 	uint64_t	 max_nonces;		/* outstanding challenges */
+	char		*nonce_store;		/* "memory" or redis://... */
+	char		*nonce_store_prefix;	/* Redis key prefix */
+	char		*nonce_store_password_file; /* Redis AUTH password */
+	uint64_t	 nonce_store_timeout_ms; /* connect and command */
+	uint64_t	 nonce_store_pool;	/* Redis connections at most */
 	uint64_t	 key_grace_s;		/* retired keys stay in the JWKS */
 	uint64_t	 drain_timeout_s;	/* SIGTERM: wait for requests */
 	uint64_t	 rate_per_ip;		/* requests/s per address (0: off) */
@@ -157,23 +162,44 @@ void	avd_tokens_free(struct avd_tokens *);
 const char *avd_tokens_check(const struct avd_tokens *, const char *authz,
 	    const char **tenant);
 
-/* ---- nonces (challenge.c) -------------------------------------------- */
+/* ---- nonces (noncestore.c: memory or Redis) ----------------------------- */
 
 enum avd_nonce_state { AVD_NONCE_OK, AVD_NONCE_UNKNOWN, AVD_NONCE_USED,
-	AVD_NONCE_EXPIRED };
+	AVD_NONCE_EXPIRED, AVD_NONCE_FULL, AVD_NONCE_UNAVAILABLE };
 
-/* Start the nonce store (capacity, lifetime). Returns 0/-1. */
-int	avd_nonce_init(size_t max, int64_t ttl_s);
 /*
- * Issue a fresh 32-byte nonce at time now.  Returns 0 and fills out and
- * *expires_at, or -1 (store full or no randomness).
+ * Check and remember --nonce-store and its companions (no connection is
+ * made; --check-config calls it too).  Returns 0, or -1 after printing
+ * the reason to stderr.
  */
-int	avd_nonce_issue(int64_t now, uint8_t out[32], int64_t *expires_at);
-/* Consume a nonce: single use. */
+int	avd_nonce_configure(const struct avd_opts *o);
+/* Start the configured store (Redis may still be down).  Returns 0/-1. */
+int	avd_nonce_start(void);
+void	avd_nonce_stop(void);
+/* "memory" or "redis". */
+const char *avd_nonce_store_kind(void);
+/*
+ * Issue a fresh 32-byte nonce at time now: OK (out, *expires_at set),
+ * FULL (memory store full, no randomness) or UNAVAILABLE (Redis down).
+ * Thread safe.
+ */
+enum avd_nonce_state avd_nonce_issue(int64_t now, uint8_t out[32],
+	    int64_t *expires_at);
+/* Consume a nonce: single use; UNAVAILABLE when the store is down. */
 enum avd_nonce_state avd_nonce_consume(const uint8_t *p, size_t n,
 	    int64_t now);
-/* Outstanding (issued, unused, unexpired) nonces. */
-size_t	avd_nonce_outstanding(int64_t now);
+/* Whether the store answers (Redis: a PING within the timeout). */
+bool	avd_nonce_ready(void);
+
+/* This process's nonce counters for /metrics. */
+struct avd_nonce_stats {
+	const char	*kind;		/* static */
+	bool		 up;		/* last Redis call succeeded */
+	bool		 has_outstanding; /* memory only: Redis cannot tell */
+	size_t		 outstanding;
+	unsigned long	 issued, ok, used, expired, unknown, unavailable;
+};
+void	avd_nonce_stats(int64_t now, struct avd_nonce_stats *);
 
 /* ---- metrics (metrics.c) ----------------------------------------------- */
 

@@ -1,9 +1,11 @@
 /*
- * attestd - challenge nonces: 32 random bytes, single use, short-lived.
+ * attestd - the in-process challenge nonce store ("memory", the default;
+ * noncestore.c is the front and the Redis store): 32 random bytes,
+ * single use, short-lived.
  *
  * Entries live in a ring in issue order (which, with one lifetime, is
  * expiry order) with a hash index over it.  An entry is kept for a while
- * after it expires (RETAIN_S, or one more lifetime if longer) so a late
+ * after it expires (600 s, or one more lifetime if longer) so a late
  * use is told "expired" (410) rather than "unknown"; when the ring is
  * full the oldest expired entry makes room, and if none has expired the
  * store refuses (503).
@@ -17,9 +19,9 @@
 #include "av/codec.h"
 
 #include "attestd.h"
+#include "noncestore.h"
 
 #define NONE		UINT32_MAX
-#define RETAIN_S	600	/* expired entries kept at least this long */
 
 struct nonce {
 	uint8_t		v[32];
@@ -46,23 +48,47 @@ bucket_of(const uint8_t *v)
 
 /* Start the store: capacity max entries, lifetime ttl_s. Returns 0/-1. */
 int
-avd_nonce_init(size_t max, int64_t ttl_s)
+avd_nmem_init(size_t max, int64_t ttl_s)
 {
 	if (max == 0)
 		max = 1;
 	if (max > UINT32_MAX - 1)
 		return -1;
+	pthread_mutex_lock(&mtx);
+	free(ring);
+	free(buckets);
 	cap = max;
 	nbuckets = max < 1024 ? 1024 : max;
 	ttl = ttl_s;
-	retain = ttl_s > RETAIN_S ? ttl_s : RETAIN_S;
-	if ((ring = calloc(cap, sizeof(*ring))) == NULL ||
-	    (buckets = malloc(nbuckets * sizeof(*buckets))) == NULL)
+	retain = avd_nonce_retain(ttl_s);
+	ring = calloc(cap, sizeof(*ring));
+	buckets = malloc(nbuckets * sizeof(*buckets));
+	head = count = 0;
+	if (ring == NULL || buckets == NULL) {
+		free(ring);
+		free(buckets);
+		ring = NULL;
+		buckets = NULL;
+		pthread_mutex_unlock(&mtx);
 		return -1;
+	}
 	for (size_t i = 0; i < nbuckets; i++)
 		buckets[i] = NONE;
-	head = count = 0;
+	pthread_mutex_unlock(&mtx);
 	return 0;
+}
+
+/* Free the store (at exit). */
+void
+avd_nmem_free(void)
+{
+	pthread_mutex_lock(&mtx);
+	free(ring);
+	free(buckets);
+	ring = NULL;
+	buckets = NULL;
+	head = count = 0;
+	pthread_mutex_unlock(&mtx);
 }
 
 static void
@@ -96,18 +122,19 @@ purge(int64_t now, bool make_room)
 }
 
 /*
- * Issue a fresh nonce at time now.  Returns 0 with out and *expires_at,
- * or -1 when the store is full of live nonces (or randomness failed).
+ * Issue a fresh nonce at time now.  Returns AVD_NONCE_OK with out and
+ * *expires_at, or AVD_NONCE_FULL when the store is full of live nonces
+ * (or randomness failed).
  */
-int
-avd_nonce_issue(int64_t now, uint8_t out[32], int64_t *expires_at)
+enum avd_nonce_state
+avd_nmem_issue(int64_t now, uint8_t out[32], int64_t *expires_at)
 {
-	struct nonce	*n;
-	size_t		 slot, b;
-	int		 rc = -1;
+	enum avd_nonce_state	 rc = AVD_NONCE_FULL;
+	struct nonce		*n;
+	size_t			 slot, b;
 
 	if (RAND_bytes(out, 32) != 1)
-		return -1;
+		return AVD_NONCE_FULL;
 	pthread_mutex_lock(&mtx);
 	if (ring == NULL)
 		goto out;
@@ -124,7 +151,7 @@ avd_nonce_issue(int64_t now, uint8_t out[32], int64_t *expires_at)
 	buckets[b] = (uint32_t)slot;
 	count++;
 	*expires_at = n->expires;
-	rc = 0;
+	rc = AVD_NONCE_OK;
  out:
 	pthread_mutex_unlock(&mtx);
 	return rc;
@@ -135,7 +162,7 @@ avd_nonce_issue(int64_t now, uint8_t out[32], int64_t *expires_at)
  * lifetime; UNKNOWN if this store never issued it (or forgot it).
  */
 enum avd_nonce_state
-avd_nonce_consume(const uint8_t *p, size_t len, int64_t now)
+avd_nmem_consume(const uint8_t *p, size_t len, int64_t now)
 {
 	enum avd_nonce_state	 st = AVD_NONCE_UNKNOWN;
 	uint32_t		 i;
@@ -166,11 +193,15 @@ avd_nonce_consume(const uint8_t *p, size_t len, int64_t now)
 
 /* Issued, unused and unexpired nonces. */
 size_t
-avd_nonce_outstanding(int64_t now)
+avd_nmem_outstanding(int64_t now)
 {
 	size_t n = 0;
 
 	pthread_mutex_lock(&mtx);
+	if (ring == NULL) {
+		pthread_mutex_unlock(&mtx);
+		return 0;
+	}
 	for (size_t k = count; k > 0; k--) {
 		const struct nonce *e = &ring[(head + k - 1) % cap];
 

@@ -91,6 +91,10 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	if (avd_nonce_configure(&opts) == -1) {
+		avd_opts_cleanup(&opts);
+		return EX_CONFIG;
+	}
 	if ((cfg = avd_cfg_build(&opts, NULL)) == NULL) {
 		fprintf(stderr, "attestd: configuration invalid (see the log "
 		    "above)\n");
@@ -104,8 +108,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	avd_cfg_install(cfg);
-	if (avd_nonce_init((size_t)opts.max_nonces,
-	    (int64_t)opts.nonce_ttl_s) == -1) {
+	if (avd_nonce_start() == -1) {
 		av_log(AV_LOG_ERROR, "nonce_store", "error", "out of memory",
 		    NULL);
 		goto out;
@@ -132,6 +135,7 @@ main(int argc, char **argv)
 	avd_http_stop((int64_t)opts.drain_timeout_s);
 	rc = 0;
  out:
+	avd_nonce_stop();
 	avd_cfg_clear();
 	avd_opts_cleanup(&opts);
 	return rc;

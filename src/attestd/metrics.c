@@ -151,6 +151,7 @@ avd_metrics_render(const struct avd_cfg *c, size_t *len)
 {
 	struct buf		b = { NULL, 0, 8192, false };
 	struct av_chain_stats	cs = { 0, 0 };
+	struct avd_nonce_stats	ns;
 	time_t			now = time(NULL);
 
 	if ((b.p = malloc(b.cap)) == NULL)
@@ -199,11 +200,30 @@ avd_metrics_render(const struct avd_cfg *c, size_t *len)
 	    "verifications done in full (since the last reload).\n"
 	    "# TYPE attestd_chain_cache_misses_total counter\n"
 	    "attestd_chain_cache_misses_total %lu\n", cs.hits, cs.misses);
-	bprintf(&b, "# HELP attestd_nonces_outstanding Issued challenge "
-	    "nonces neither used nor expired.\n"
-	    "# TYPE attestd_nonces_outstanding gauge\n"
-	    "attestd_nonces_outstanding %zu\n",
-	    avd_nonce_outstanding((int64_t)now));
+	avd_nonce_stats((int64_t)now, &ns);
+	if (ns.has_outstanding)		/* memory store only */
+		bprintf(&b, "# HELP attestd_nonces_outstanding Issued "
+		    "challenge nonces neither used nor expired.\n"
+		    "# TYPE attestd_nonces_outstanding gauge\n"
+		    "attestd_nonces_outstanding %zu\n", ns.outstanding);
+	bprintf(&b, "# HELP attestd_nonces_issued_total Challenge nonces "
+	    "issued by this process.\n"
+	    "# TYPE attestd_nonces_issued_total counter\n"
+	    "attestd_nonces_issued_total %lu\n"
+	    "# HELP attestd_nonce_checks_total Nonces checked against the "
+	    "store by this process, by result.\n"
+	    "# TYPE attestd_nonce_checks_total counter\n"
+	    "attestd_nonce_checks_total{result=\"ok\"} %lu\n"
+	    "attestd_nonce_checks_total{result=\"used\"} %lu\n"
+	    "attestd_nonce_checks_total{result=\"expired\"} %lu\n"
+	    "attestd_nonce_checks_total{result=\"unknown\"} %lu\n"
+	    "attestd_nonce_checks_total{result=\"unavailable\"} %lu\n"
+	    "# HELP attestd_nonce_store_up Whether the last call to the "
+	    "nonce store succeeded.\n"
+	    "# TYPE attestd_nonce_store_up gauge\n"
+	    "attestd_nonce_store_up{store=\"%s\"} %d\n", ns.issued, ns.ok,
+	    ns.used, ns.expired, ns.unknown, ns.unavailable, ns.kind,
+	    ns.up ? 1 : 0);
 	if (c != NULL)
 		bprintf(&b, "# HELP attestd_policies Policies loaded.\n"
 		    "# TYPE attestd_policies gauge\nattestd_policies %zu\n"
