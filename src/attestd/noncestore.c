@@ -200,7 +200,7 @@ avd_nstore_parse(const char *s, struct avd_nstore_spec *out, const char **why)
 	}
 	if (*p == '/') {
 		p++;
-		n = strlen(p);
+		n = strcspn(p, "?#");
 		if (n > 0 && small_uint(p, n, 65535, &sp.db) == -1) {
 			*why = "redis URL: the path must be a database number";
 			return -1;
