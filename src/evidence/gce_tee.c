@@ -16,8 +16,11 @@
  * 64 bytes, zero-filled or truncated, unless the caller gives its own
  * 64-byte TEENonce.
  *
- * On a TDX confidential VM it adds field 9 tdx_attestation (go-tdx-guest's
- * tdx.QuoteV4); that is recognised and reported as not verified.
+ * On a TDX confidential VM it adds field 9 tdx_attestation: go-tdx-guest's
+ * tdx.QuoteV4, the DCAP quote v4 as fields, written back to the quote
+ * bytes as abi.QuoteToAbiBytes does and verified by the "tdx" backend
+ * (PCK chain in the quote, collateral from the request item or the
+ * store).  The same nonce rule applies to its report_data.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -66,6 +69,36 @@ copy_exact(const ProtobufCBinaryData *d, uint8_t *dst, size_t n)
 
 	av_reader_init(&r, d->data, d->len);
 	return av_read_copy(&r, dst, n) && r.left == 0;
+}
+
+/* A bounded writer over a buffer sized in advance. */
+struct wcur {
+	uint8_t	*p;
+	size_t	 off, cap;
+};
+
+static bool
+w_bytes(struct wcur *w, const ProtobufCBinaryData *d, size_t n)
+{
+	struct av_reader r;
+
+	if (n > w->cap - w->off)
+		return false;
+	av_reader_init(&r, d->data, d->len);
+	if (!av_read_copy(&r, w->p + w->off, n) || r.left != 0)
+		return false;
+	w->off += n;
+	return true;
+}
+
+static bool
+w_le(struct wcur *w, uint64_t v, size_t n)
+{
+	if (n > w->cap - w->off)
+		return false;
+	put_le(w->p + w->off, v, n);
+	w->off += n;
+	return true;
 }
 
 int
@@ -136,6 +169,140 @@ gce_snp_report_bytes(const AttestdGce__SevSnpReport *r,
 	return 0;
 }
 
+/* DCAP quote v4 sizes (Intel TDX DCAP Quote Generation Library, A.3). */
+#define TDX_QE_REPORT_LEN	384
+#define TDX_SIG_LEN		64
+#define TDX_KNOWN_QE_CERT	(TDX_QE_REPORT_LEN + TDX_SIG_LEN + 2 + 6)
+#define TDX_KNOWN_SIGNED	(TDX_SIG_LEN + 64 + 6)
+
+/* The message's sub-messages are all there (abi.CheckQuoteV4). */
+static bool
+tdx_complete(const AttestdGce__TdxQuoteV4 *q)
+{
+	const AttestdGce__TdxSignedData			*sd = q->signed_data;
+	const AttestdGce__TdxQeReportCertificationData	*qc;
+
+	if (q->header == NULL || q->td_quote_body == NULL || sd == NULL ||
+	    sd->certification_data == NULL ||
+	    (qc = sd->certification_data->qe_report_certification_data) ==
+	    NULL)
+		return false;
+	return qc->qe_report != NULL && qc->qe_auth_data != NULL &&
+	    qc->pck_certificate_chain_data != NULL;
+}
+
+int
+gce_tdx_quote_bytes(const AttestdGce__TdxQuoteV4 *q, uint8_t **out,
+    size_t *len, struct av_err *e)
+{
+	const AttestdGce__TdxHeader			*h;
+	const AttestdGce__TdxQuoteBody			*b;
+	const AttestdGce__TdxSignedData			*sd;
+	const AttestdGce__TdxCertificationData		*cd;
+	const AttestdGce__TdxQeReportCertificationData	*qc;
+	const AttestdGce__TdxEnclaveReport		*er;
+	const AttestdGce__TdxQeAuthData			*ad;
+	const AttestdGce__TdxPckCertificateChainData	*pc;
+	struct wcur					 w = { 0 };
+	size_t						 certlen, total;
+	bool						 ok;
+
+	*out = NULL;
+	if (!tdx_complete(q))
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "gce-tpm: TDX quote without a required part");
+	h = q->header;
+	b = q->td_quote_body;
+	sd = q->signed_data;
+	cd = sd->certification_data;
+	qc = cd->qe_report_certification_data;
+	er = qc->qe_report;
+	ad = qc->qe_auth_data;
+	pc = qc->pck_certificate_chain_data;
+	if (h->version != 4 || h->attestation_key_type != TDX_ATT_KEY_ECDSA_P256 ||
+	    h->tee_type != TDX_TEE_TYPE)
+		return AV_FAIL(e, AV_E_MALFORMED, "gce-tpm: TDX quote is not "
+		    "a version 4 ECDSA P-256 TDX quote");
+	if (cd->certificate_data_type != TDX_CERT_QE_REPORT ||
+	    pc->certificate_data_type != TDX_CERT_PCK_CHAIN)
+		return AV_FAIL(e, AV_E_MALFORMED, "gce-tpm: TDX certification "
+		    "data is not a QE report with a PCK chain");
+	if (b->n_rtmrs != 4)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "gce-tpm: TDX quote body without 4 RTMRs");
+	if (er->isv_prod_id > 0xffff || er->isv_svn > 0xffff)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "gce-tpm: TDX QE ISV fields do not fit 2 bytes");
+	if (ad->data.len > TDX_MAX_QE_AUTH ||
+	    ad->parsed_data_size != ad->data.len)
+		return AV_FAIL(e, AV_E_MALFORMED, "gce-tpm: TDX QE "
+		    "authentication data size differs from its length");
+	if (pc->pck_cert_chain.len > TDX_MAX_CERT_DATA ||
+	    pc->size != pc->pck_cert_chain.len)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "gce-tpm: TDX PCK chain size differs from its length");
+	if (q->extra_bytes.len > GCE_MAX_TDX_EXTRA)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "gce-tpm: TDX quote extra bytes too large");
+	/* The size fields count what follows them, as in the quote. */
+	certlen = TDX_KNOWN_QE_CERT + ad->data.len + pc->pck_cert_chain.len;
+	if (cd->size != certlen ||
+	    q->signed_data_size != TDX_KNOWN_SIGNED + certlen)
+		return AV_FAIL(e, AV_E_MALFORMED, "gce-tpm: TDX signed data "
+		    "or certification data size differs from its content");
+	total = TDX_HEADER_LEN + TDX_TD10_BODY_LEN + 4 + TDX_KNOWN_SIGNED +
+	    certlen + q->extra_bytes.len;
+	if ((w.p = malloc(total)) == NULL)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	w.cap = total;
+	/* header: pce_svn at 8, qe_svn at 10 (abi.HeaderToAbiBytes) */
+	ok = w_le(&w, h->version, 2) && w_le(&w, h->attestation_key_type, 2) &&
+	    w_le(&w, h->tee_type, 4) && w_bytes(&w, &h->pce_svn, 2) &&
+	    w_bytes(&w, &h->qe_svn, 2) && w_bytes(&w, &h->qe_vendor_id, 16) &&
+	    w_bytes(&w, &h->user_data, 20);
+	/* TD 1.0 body */
+	ok = ok && w_bytes(&w, &b->tee_tcb_svn, 16) &&
+	    w_bytes(&w, &b->mr_seam, 48) && w_bytes(&w, &b->mr_signer_seam, 48) &&
+	    w_bytes(&w, &b->seam_attributes, 8) &&
+	    w_bytes(&w, &b->td_attributes, 8) && w_bytes(&w, &b->xfam, 8) &&
+	    w_bytes(&w, &b->mr_td, 48) && w_bytes(&w, &b->mr_config_id, 48) &&
+	    w_bytes(&w, &b->mr_owner, 48) &&
+	    w_bytes(&w, &b->mr_owner_config, 48);
+	for (size_t i = 0; ok && i < 4; i++)
+		ok = w_bytes(&w, &b->rtmrs[i], 48);
+	ok = ok && w_bytes(&w, &b->report_data, 64);
+	/* signed data */
+	ok = ok && w_le(&w, q->signed_data_size, 4) &&
+	    w_bytes(&w, &sd->signature, TDX_SIG_LEN) &&
+	    w_bytes(&w, &sd->ecdsa_attestation_key, 64) &&
+	    w_le(&w, cd->certificate_data_type, 2) && w_le(&w, cd->size, 4);
+	/* QE report (abi.EnclaveReportToAbiBytes) */
+	ok = ok && w_bytes(&w, &er->cpu_svn, 16) &&
+	    w_le(&w, er->misc_select, 4) && w_bytes(&w, &er->reserved1, 28) &&
+	    w_bytes(&w, &er->attributes, 16) &&
+	    w_bytes(&w, &er->mr_enclave, 32) &&
+	    w_bytes(&w, &er->reserved2, 32) &&
+	    w_bytes(&w, &er->mr_signer, 32) &&
+	    w_bytes(&w, &er->reserved3, 96) &&
+	    w_le(&w, er->isv_prod_id, 2) && w_le(&w, er->isv_svn, 2) &&
+	    w_bytes(&w, &er->reserved4, 60) &&
+	    w_bytes(&w, &er->report_data, 64);
+	ok = ok && w_bytes(&w, &qc->qe_report_signature, TDX_SIG_LEN) &&
+	    w_le(&w, ad->parsed_data_size, 2) &&
+	    w_bytes(&w, &ad->data, ad->data.len) &&
+	    w_le(&w, pc->certificate_data_type, 2) && w_le(&w, pc->size, 4) &&
+	    w_bytes(&w, &pc->pck_cert_chain, pc->pck_cert_chain.len) &&
+	    w_bytes(&w, &q->extra_bytes, q->extra_bytes.len);
+	if (!ok || w.off != total) {
+		free(w.p);
+		return AV_FAIL(e, AV_E_MALFORMED, "gce-tpm: a TDX quote bytes "
+		    "field does not have its ABI size");
+	}
+	*out = w.p;
+	*len = total;
+	return 0;
+}
+
 /* Add the DER certificate d (if any) as certs[key], base64. */
 static int
 add_cert(json_t *certs, const char *key, const ProtobufCBinaryData *d,
@@ -197,44 +364,76 @@ snp_item(const AttestdGce__SevSnpAttestation *a, const struct av_evidence *in,
 	return 0;
 }
 
-int
-gce_tee_parse(struct gce_ev *g, const AttestdGce__Attestation *m,
+/* The SNP report, rebuilt, parsed by the sev-snp backend. */
+static int
+parse_snp(struct gce_ev *g, const AttestdGce__SevSnpAttestation *a,
     const struct av_evidence *in, struct av_err *e)
 {
-	const AttestdGce__SevSnpAttestation	*a;
-	struct av_evidence			 ev = { .type = "sev-snp" };
-	json_t					*item = NULL;
-	int					 rc;
+	struct av_evidence	 ev = { .type = "sev-snp", .name = in->name };
+	json_t			*item = NULL;
+	int			 rc;
 
-	switch (m->tee_attestation_case) {
-	case ATTESTD_GCE__ATTESTATION__TEE_ATTESTATION_SEV_SNP_ATTESTATION:
-		break;
-	case ATTESTD_GCE__ATTESTATION__TEE_ATTESTATION_TDX_ATTESTATION:
-		g->tee = GCE_TEE_TDX;
-		return 0;
-	case ATTESTD_GCE__ATTESTATION__TEE_ATTESTATION__NOT_SET:
-	default:
-		g->tee = GCE_TEE_NONE;
-		return 0;
-	}
-	g->tee = GCE_TEE_SNP;
-	if ((a = m->sev_snp_attestation) == NULL || a->report == NULL)
+	if (a == NULL || a->report == NULL)
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "gce-tpm: sev_snp_attestation without a report");
-	if (gce_snp_report_bytes(a->report, g->report, e) != 0)
+	if ((g->hw = malloc(SNP_REPORT_LEN)) == NULL)
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	g->hw_len = SNP_REPORT_LEN;
+	g->rd_off = 0x50;			/* REPORT_DATA */
+	if (gce_snp_report_bytes(a->report, g->hw, e) != 0)
 		return -1;
 	if ((g->t->hw_backend = av_backend_find("sev-snp")) == NULL)
 		return AV_FAIL(e, AV_E_UNKNOWN_TYPE,
 		    "gce-tpm: the sev-snp backend is not available");
 	if (snp_item(a, in, &item, e) != 0)
 		return -1;
-	ev.name = in->name;
-	ev.data = g->report;
-	ev.len = sizeof(g->report);
+	ev.data = g->hw;
+	ev.len = g->hw_len;
 	ev.item = item;
 	rc = g->t->hw_backend->parse(&ev, &g->t->hw, e);
 	json_decref(item);
 	return rc;
+}
+
+/* The TD quote, rebuilt, parsed by the tdx backend. */
+static int
+parse_tdx(struct gce_ev *g, const AttestdGce__TdxQuoteV4 *q,
+    const struct av_evidence *in, struct av_err *e)
+{
+	struct av_evidence	 ev = { .type = "tdx", .name = in->name };
+
+	if (q == NULL)
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "gce-tpm: tdx_attestation without a quote");
+	if (gce_tdx_quote_bytes(q, &g->hw, &g->hw_len, e) != 0)
+		return -1;
+	/* report_data: the last 64 bytes of the TD 1.0 body */
+	g->rd_off = TDX_HEADER_LEN + TDX_TD10_BODY_LEN - 64;
+	if ((g->t->hw_backend = av_backend_find("tdx")) == NULL)
+		return AV_FAIL(e, AV_E_UNKNOWN_TYPE,
+		    "gce-tpm: the tdx backend is not available");
+	ev.data = g->hw;
+	ev.len = g->hw_len;
+	ev.item = in->item;	/* "collateral" companions, if any */
+	return g->t->hw_backend->parse(&ev, &g->t->hw, e);
+}
+
+int
+gce_tee_parse(struct gce_ev *g, const AttestdGce__Attestation *m,
+    const struct av_evidence *in, struct av_err *e)
+{
+	switch (m->tee_attestation_case) {
+	case ATTESTD_GCE__ATTESTATION__TEE_ATTESTATION_SEV_SNP_ATTESTATION:
+		g->tee = GCE_TEE_SNP;
+		return parse_snp(g, m->sev_snp_attestation, in, e);
+	case ATTESTD_GCE__ATTESTATION__TEE_ATTESTATION_TDX_ATTESTATION:
+		g->tee = GCE_TEE_TDX;
+		return parse_tdx(g, m->tdx_attestation, in, e);
+	case ATTESTD_GCE__ATTESTATION__TEE_ATTESTATION__NOT_SET:
+	default:
+		g->tee = GCE_TEE_NONE;
+		return 0;
+	}
 }
 
 /*
@@ -250,7 +449,7 @@ static void
 check_binding(struct gce_ev *g, const struct av_ctx *ctx,
     struct av_submod *sm)
 {
-	const uint8_t		*rd = g->report + 0x50;
+	const uint8_t		*rd = g->hw + g->rd_off;
 	const TPM2B_DATA	*x = &g->t->q[0].attest->extraData;
 	struct av_binding	 b;
 	uint8_t			 want[64] = { 0 };
@@ -293,7 +492,7 @@ check_binding(struct gce_ev *g, const struct av_ctx *ctx,
 	}
 	av_submod_reason(sm, AV_E_BINDING, AV_STATUS_CONTRAINDICATED,
 	    "tee.report_data", av_json_hex(want, 64), av_json_hex(rd, 64),
-	    "gce-tpm: the SEV-SNP REPORT_DATA does not carry the "
+	    "gce-tpm: the hardware report's REPORT_DATA does not carry the "
 	    "attestation's nonce");
 }
 
@@ -303,16 +502,15 @@ gce_tee_verify(struct gce_ev *g, const struct av_ctx *ctx,
 {
 	struct av_ctx	 hctx = *ctx;
 	json_t		*hc = NULL;
+	const void	*hpol;
 
 	switch (g->tee) {
 	case GCE_TEE_SNP:
+		hpol = pol != NULL ? pol->snp_pol : NULL;
 		break;
 	case GCE_TEE_TDX:
-		av_submod_reason(sm, AV_E_UNSUPPORTED_ALG, AV_STATUS_WARNING,
-		    "tee", NULL, json_string("tdx"), "gce-tpm: the TDX quote "
-		    "(tdx_attestation) is not verified by this version: the "
-		    "hardware attestation counts as absent");
-		return 0;
+		hpol = pol != NULL ? pol->tdx_pol : NULL;
+		break;
 	case GCE_TEE_NONE:
 	default:
 		return 0;
@@ -323,8 +521,7 @@ gce_tee_verify(struct gce_ev *g, const struct av_ctx *ctx,
 	hctx.runtime_data = NULL;
 	hctx.runtime_data_len = 0;
 	hctx.nonce_required = false;
-	if (g->t->hw_backend->verify(g->t->hw, &hctx, pol != NULL ?
-	    pol->snp_pol : NULL, sm, e) != 0)
+	if (g->t->hw_backend->verify(g->t->hw, &hctx, hpol, sm, e) != 0)
 		return -1;
 	g->tee_verified = true;
 	check_binding(g, ctx, sm);
@@ -342,10 +539,10 @@ gce_tee_claims(const struct gce_ev *g)
 {
 	switch (g->tee) {
 	case GCE_TEE_SNP:
-		return json_pack("{s:s, s:b, s:s?}", "type", "sev-snp",
-		    "verified", g->tee_verified, "binding", g->binding);
 	case GCE_TEE_TDX:
-		return json_pack("{s:s, s:b}", "type", "tdx", "verified", 0);
+		return json_pack("{s:s, s:b, s:s?}", "type", g->tee ==
+		    GCE_TEE_SNP ? "sev-snp" : "tdx", "verified",
+		    g->tee_verified, "binding", g->binding);
 	case GCE_TEE_NONE:
 	default:
 		return json_pack("{s:n, s:b}", "type", "verified", 0);
@@ -356,17 +553,19 @@ void
 gce_tee_appraise(const struct gce_ev *g, const struct gce_pol *pol,
     const struct av_ctx *ctx, struct av_submod *sm)
 {
-	bool ok = g->tee == GCE_TEE_SNP && g->tee_verified;
-
-	if (pol->hw == GCE_HW_REQUIRED && !ok)
+	/* verify failures are fatal: here a TEE present is verified */
+	if (pol->hw == GCE_HW_REQUIRED && !g->tee_verified)
 		av_submod_reason(sm, AV_E_POLICY_VIOLATION,
-		    AV_STATUS_CONTRAINDICATED, "tee", json_string("sev-snp"),
-		    g->tee == GCE_TEE_TDX ? json_string("tdx") : json_null(),
-		    g->tee == GCE_TEE_TDX ? "gce-tpm: the policy requires a "
-		    "verified hardware attestation and the TDX quote is not "
-		    "verified by this version" : "gce-tpm: the policy "
-		    "requires a verified hardware attestation and the "
-		    "attestation has none");
-	if (ok && pol->snp_pol != NULL && pol->snp->appraise != NULL)
+		    AV_STATUS_CONTRAINDICATED, "tee", json_pack("[s,s]",
+		    "sev-snp", "tdx"), json_null(), "gce-tpm: the policy "
+		    "requires a hardware attestation and the attestation has "
+		    "none");
+	if (!g->tee_verified)
+		return;
+	if (g->tee == GCE_TEE_SNP && pol->snp_pol != NULL &&
+	    pol->snp->appraise != NULL)
 		pol->snp->appraise(g->t->hw, pol->snp_pol, ctx, sm);
+	if (g->tee == GCE_TEE_TDX && pol->tdx_pol != NULL &&
+	    pol->tdx->appraise != NULL)
+		pol->tdx->appraise(g->t->hw, pol->tdx_pol, ctx, sm);
 }

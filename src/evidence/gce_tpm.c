@@ -12,14 +12,15 @@
  *   6 ak_cert             DER AK certificate (Google's EK/AK CA)
  *   7 intermediate_certs  DER
  *   8 sev_snp_attestation go-sev-guest sevsnp.Attestation (gce_tee.c)
- *   9 tdx_attestation     go-tdx-guest tdx.QuoteV4: not verified yet
+ *   9 tdx_attestation     go-tdx-guest tdx.QuoteV4 (gce_tee.c)
  *
  * Trust: the AK certificate chains to a "tpm" anchor (Google's roots are
  * pinned built-ins and may also be operator anchors); intermediates come
  * from the attestation, the collateral store or the trust directory.
  * The hardware attestation of a confidential VM is verified by the
- * sev-snp backend and bound by its REPORT_DATA (gce_tee.c); the policy
- * may require it ("hardware": "required") and nest a "sev-snp" section.
+ * sev-snp or tdx backend and bound by its REPORT_DATA (gce_tee.c); the
+ * policy may require it ("hardware": "required") and nest a "sev-snp"
+ * and a "tdx" section.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,7 @@ gce_free(void *v)
 	if (g == NULL)
 		return;
 	tpm_ev_free(g->t);
+	free(g->hw);
 	free(g);
 }
 
@@ -252,12 +254,40 @@ gce_policy_free(void *p)
 	tpm_pol_free(g->tpm);
 	if (g->snp != NULL && g->snp->policy_free != NULL)
 		g->snp->policy_free(g->snp_pol);
+	if (g->tdx != NULL && g->tdx->policy_free != NULL)
+		g->tdx->policy_free(g->tdx_pol);
 	free(g);
 }
 
 /*
+ * A nested hardware section (name: "sev-snp" or "tdx") compiled by its
+ * backend into *b, *out.  Returns 0 or -1 with perr set.
+ */
+static int
+compile_hw(const json_t *v, const char *path, const char *name,
+    const struct av_backend **b, void **out, struct av_policy_err *perr)
+{
+	char sub[256];
+
+	snprintf(sub, sizeof(sub), "%s.%s", path, name);
+	if (!json_is_object(v))
+		return av_policy_errf(perr, sub, "expected an object");
+	*b = av_backend_find(name);
+	if (*b == NULL || (*b)->policy_compile == NULL) {
+		*b = NULL;
+		return av_policy_errf(perr, sub, "platform \"%s\" is not "
+		    "available in this build", name);
+	}
+	if ((*b)->policy_compile(v, sub, out, perr) != 0) {
+		*b = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The "tpm" keys (tpm_pol_compile), "hardware": "required" | "optional"
- * and a nested "sev-snp" section compiled by that backend.
+ * and the nested "sev-snp" and "tdx" sections compiled by their backends.
  */
 static int
 gce_policy_compile(const json_t *sec, const char *path, void **out,
@@ -292,29 +322,16 @@ gce_policy_compile(const json_t *sec, const char *path, void **out,
 		json_object_del(rest, "hardware");
 	}
 	if ((v = json_object_get(sec, "sev-snp")) != NULL) {
-		snprintf(sub, sizeof(sub), "%s.sev-snp", path);
-		if (!json_is_object(v)) {
-			av_policy_errf(perr, sub, "expected an object");
+		if (compile_hw(v, path, "sev-snp", &p->snp, &p->snp_pol,
+		    perr) != 0)
 			goto out;
-		}
-		p->snp = av_backend_find("sev-snp");
-		if (p->snp == NULL || p->snp->policy_compile == NULL) {
-			p->snp = NULL;
-			av_policy_errf(perr, sub, "platform \"sev-snp\" is not "
-			    "available in this build");
-			goto out;
-		}
-		if (p->snp->policy_compile(v, sub, &p->snp_pol, perr) != 0) {
-			p->snp = NULL;
-			goto out;
-		}
 		json_object_del(rest, "sev-snp");
 	}
-	if (json_object_get(sec, "tdx") != NULL) {
-		snprintf(sub, sizeof(sub), "%s.tdx", path);
-		av_policy_errf(perr, sub, "the TDX attestation of gce-tpm is "
-		    "not verified by this version: no tdx rules can apply");
-		goto out;
+	if ((v = json_object_get(sec, "tdx")) != NULL) {
+		if (compile_hw(v, path, "tdx", &p->tdx, &p->tdx_pol,
+		    perr) != 0)
+			goto out;
+		json_object_del(rest, "tdx");
 	}
 	if (tpm_pol_compile(rest, path, NULL, &p->tpm, perr) != 0)
 		goto out;
@@ -327,7 +344,7 @@ gce_policy_compile(const json_t *sec, const char *path, void **out,
 	return rc;
 }
 
-/* The TPM rules, the hardware rule, the nested sev-snp section. */
+/* The TPM rules, the hardware rule, the nested hardware section. */
 static void
 gce_appraise(const void *parsed, const void *policy, const struct av_ctx *ctx,
     struct av_submod *sm)

@@ -7,12 +7,15 @@
  * The TPM part comes from tests/lib/avt_tpm (quotes signed by an RSA AK
  * certified by a test "tpm" anchor); the SEV-SNP report from
  * tests/lib/avt_snp (test ARK -> ASK -> VCEK, the ARK an operator
- * anchor), written in ABI bytes, then taken apart into the fields of
- * sevsnp.Report.  The protobuf is encoded here by hand with the field
+ * anchor), the TD quote from tests/lib/avt_tdx (test Intel root pinned,
+ * TCB info and QE identity as request collateral), each written in ABI
+ * bytes, then taken apart into the fields of sevsnp.Report /
+ * tdx.QuoteV4.  The protobuf is encoded here by hand with the field
  * numbers of the published schemas (go-tpm-tools proto/attest.proto,
- * go-sev-guest proto/sevsnp.proto), independently of our decoder's
- * gce_attest.proto: a wrong field number on either side fails.  Each
- * case asserts the exact status, reason and claims.
+ * go-sev-guest proto/sevsnp.proto, go-tdx-guest proto/tdx.proto),
+ * independently of our decoder's gce_attest.proto: a wrong field number
+ * on either side fails.  Each case asserts the exact status, reason and
+ * claims.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,11 +38,13 @@
 #include "avt_assert.h"
 #include "avt_pki.h"
 #include "avt_snp.h"
+#include "avt_tdx.h"
 #include "avt_tpm.h"
 
 #define T0	1767225600LL	/* 2026-01-01T00:00:00Z */
 #define ALL24	0x00ffffffu
 #define RLEN	AVT_SNP_REPORT_LEN
+#define DAY	86400
 
 struct fx {
 	struct avt_snp_pki	*snp;
@@ -48,6 +53,8 @@ struct fx {
 	X509_CRL		*crl;		/* the ARK's (empty) CRL */
 	EVP_PKEY		*ak, *ca_key;
 	X509			*ca, *akcert;
+	struct avt_tdx		*tdx;
+	char			*tcb, *qe, *pck_crl, *root_crl;
 	struct av_trust		*trust;
 	struct av_collateral	*coll;
 	struct avt_pcrs		 pcrs;
@@ -92,11 +99,29 @@ setup(void **state)
 	F->akcert = avt_cert_new(&cs, F->ak, F->ca, F->ca_key);
 	F->trust = av_trust_new();
 	F->coll = av_collateral_new(&cfg);
+	F->tdx = avt_tdx_new(T0);
 	if (F->snp == NULL || F->vcek == NULL || F->ak == NULL ||
 	    F->ca == NULL || F->akcert == NULL || F->trust == NULL ||
-	    F->coll == NULL ||
+	    F->coll == NULL || F->tdx == NULL ||
 	    av_trust_add_anchor(F->trust, "sev-snp", F->snp->ark) != 0 ||
-	    av_trust_add_anchor(F->trust, "tpm", F->ca) != 0)
+	    av_trust_add_anchor(F->trust, "tpm", F->ca) != 0 ||
+	    avt_tdx_pin(F->tdx, F->trust) != 0)
+		return -1;
+	{
+		struct avt_tdx_tcb_spec	ts;
+		struct avt_tdx_qe_spec	qs;
+
+		avt_tdx_tcb_spec_init(&ts, F->tdx);
+		avt_tdx_qe_spec_init(&qs, F->tdx);
+		F->tcb = avt_tdx_tcb_info(F->tdx, &ts);
+		F->qe = avt_tdx_qe_identity(F->tdx, &qs);
+	}
+	F->pck_crl = avt_tdx_pck_crl_pem(F->tdx, T0 - DAY, T0 + 29 * DAY,
+	    NULL, 0);
+	F->root_crl = avt_tdx_root_crl_pem(F->tdx, T0 - DAY, T0 + 300 * DAY,
+	    NULL, 0);
+	if (F->tcb == NULL || F->qe == NULL || F->pck_crl == NULL ||
+	    F->root_crl == NULL)
 		return -1;
 	/* AMD's CRL for the hierarchy, as the collateral store has it */
 	F->crl = avt_crl_new(F->snp->ark, F->snp->ark_key, T0 - 3600,
@@ -131,6 +156,11 @@ teardown(void **state)
 	EVP_PKEY_free(F->ca_key);
 	X509_free(F->ca);
 	X509_free(F->akcert);
+	avt_tdx_free(F->tdx);
+	free(F->tcb);
+	free(F->qe);
+	free(F->pck_crl);
+	free(F->root_crl);
 	av_trust_free(F->trust);
 	av_collateral_free(F->coll);
 	free(F);
@@ -289,6 +319,18 @@ struct spec {
 	unsigned	 set_field;	/* scalar field number ... */
 	uint64_t	 set_value;	/* ... set to this */
 	bool		 no_report;	/* a sev_snp_attestation without one */
+	/* TDX */
+	size_t		 trailing;	/* extra_bytes after the quote */
+	bool		 no_collateral;	/* no TCB info etc. in the request */
+	unsigned	 tdx_msg;	/* message of a hostile field: 1 header,
+					   2 body, 3 quote, 4 certification
+					   data, 5 QE report, 6 QE auth data,
+					   7 QE report certification data,
+					   8 signed data */
+	unsigned	 tdx_field;	/* its field number */
+	int		 tdx_delta;	/* bytes field: length change; scalar:
+					   value added */
+	bool		 tdx_rtmr3;	/* only 3 RTMRs */
 };
 
 /* The SevSnpAttestation message of spec s. */
@@ -383,6 +425,149 @@ snp_attestation(const struct spec *s, struct pb *out)
 	free(big);
 }
 
+/*
+ * A bytes field n from q[off..off+len), its length changed by delta when
+ * (msg, n) is the hostile field of s.
+ */
+static void
+tb(struct pb *o, const struct spec *s, unsigned msg, unsigned n,
+    const uint8_t *q, size_t off, size_t len)
+{
+	uint8_t	*big;
+	size_t	 l = len;
+
+	if (s->tdx_msg == msg && s->tdx_field == n)
+		l = (size_t)((long)len + s->tdx_delta);
+	big = calloc(1, l + 1);
+	assert_non_null(big);
+	memcpy(big, q + off, l < len ? l : len);
+	pb_bytes(o, n, big, l);
+	free(big);
+}
+
+/* A scalar field n, plus delta when (msg, n) is the hostile field. */
+static void
+tu(struct pb *o, const struct spec *s, unsigned msg, unsigned n, uint64_t v)
+{
+	if (s->tdx_msg == msg && s->tdx_field == n)
+		v = (uint64_t)((int64_t)v + s->tdx_delta);
+	pb_uint(o, n, v);
+}
+
+/*
+ * go-tdx-guest abi.QuoteToProto of a DCAP quote v4 (published layout:
+ * header 48, TD 1.0 body 584, signed data size, signature, attestation
+ * key, certification data 6 {QE report 384, signature, QE auth data,
+ * certification data 5 {PCK chain}}, extra bytes).
+ */
+static void
+tdx_quote_pb(const uint8_t *q, size_t n, const struct spec *s,
+    struct pb *out)
+{
+	struct pb	 h = { 0 }, b = { 0 }, sd = { 0 }, cd = { 0 }, qc = { 0 };
+	struct pb	 er = { 0 }, ad = { 0 }, pc = { 0 };
+	uint32_t	 sds = (uint32_t)le(q + 632, 4);
+	size_t		 alen, clen, o;
+
+	assert_true(n >= 1220 && 636 + (size_t)sds <= n);
+	tu(&h, s, 1, 1, le(q, 2));
+	tu(&h, s, 1, 2, le(q + 2, 2));
+	tu(&h, s, 1, 3, le(q + 4, 4));
+	tb(&h, s, 1, 4, q, 10, 2);		/* qe_svn */
+	tb(&h, s, 1, 5, q, 8, 2);		/* pce_svn */
+	tb(&h, s, 1, 6, q, 12, 16);
+	tb(&h, s, 1, 7, q, 28, 20);
+	{
+		static const size_t len[] = { 16, 48, 48, 8, 8, 8, 48, 48,
+		    48, 48 };
+
+		o = 48;
+		for (unsigned i = 0; i < 10; i++) {
+			tb(&b, s, 2, i + 1, q, o, len[i]);
+			o += len[i];
+		}
+		for (unsigned i = 0; i < (s->tdx_rtmr3 ? 3u : 4u); i++)
+			tb(&b, s, 2, 11, q, o + 48 * i, 48);
+		o += 4 * 48;
+		tb(&b, s, 2, 12, q, o, 64);
+	}
+	/* QE report */
+	{
+		static const struct { unsigned n; size_t len; bool u; } f[] = {
+			{ 1, 16, false }, { 2, 4, true }, { 3, 28, false },
+			{ 4, 16, false }, { 5, 32, false }, { 6, 32, false },
+			{ 7, 32, false }, { 8, 96, false }, { 9, 2, true },
+			{ 10, 2, true }, { 11, 60, false }, { 12, 64, false },
+		};
+
+		o = 770;
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+			if (f[i].u)
+				tu(&er, s, 5, f[i].n, le(q + o, f[i].len));
+			else
+				tb(&er, s, 5, f[i].n, q, o, f[i].len);
+			o += f[i].len;
+		}
+	}
+	alen = le(q + 1218, 2);
+	tu(&ad, s, 6, 1, alen);
+	tb(&ad, s, 6, 2, q, 1220, alen);
+	o = 1220 + alen;
+	clen = le(q + o + 2, 4);
+	pb_uint(&pc, 1, le(q + o, 2));
+	pb_uint(&pc, 2, clen);
+	pb_bytes(&pc, 3, q + o + 6, clen);
+	pb_bytes(&qc, 1, er.p, er.len);
+	tb(&qc, s, 7, 2, q, 1154, 64);		/* qe_report_signature */
+	pb_bytes(&qc, 3, ad.p, ad.len);
+	pb_bytes(&qc, 4, pc.p, pc.len);
+	tu(&cd, s, 4, 1, le(q + 764, 2));
+	tu(&cd, s, 4, 2, le(q + 766, 4));
+	pb_bytes(&cd, 3, qc.p, qc.len);
+	tb(&sd, s, 8, 1, q, 636, 64);		/* signature */
+	tb(&sd, s, 8, 2, q, 700, 64);		/* ecdsa_attestation_key */
+	pb_bytes(&sd, 3, cd.p, cd.len);
+	pb_bytes(out, 1, h.p, h.len);
+	pb_bytes(out, 2, b.p, b.len);
+	tu(out, s, 3, 3, sds);
+	pb_bytes(out, 4, sd.p, sd.len);
+	if (n > 636 + (size_t)sds)
+		pb_bytes(out, 5, q + 636 + sds, n - 636 - sds);
+	free(h.p);
+	free(b.p);
+	free(sd.p);
+	free(cd.p);
+	free(qc.p);
+	free(er.p);
+	free(ad.p);
+	free(pc.p);
+}
+
+/* The QuoteV4 message of spec s. */
+static void
+tdx_attestation(const struct spec *s, struct pb *out)
+{
+	struct avt_tdx_quote_spec	 ts;
+	uint8_t				*q;
+	size_t				 n, x = s->extra != NULL ?
+					    s->extra_len : sizeof(F->nonce);
+
+	avt_tdx_quote_spec_init(&ts);
+	memset(ts.report_data, 0, sizeof(ts.report_data));
+	if (s->report_data != NULL)
+		memcpy(ts.report_data, s->report_data, 64);
+	else
+		memcpy(ts.report_data, s->extra != NULL ? s->extra :
+		    F->nonce, x < 64 ? x : 64);
+	memset(ts.mrtd, 0x7d, sizeof(ts.mrtd));
+	ts.corrupt_quote_sig = s->flip_sig;
+	ts.trailing = s->trailing;
+	q = avt_tdx_quote(F->tdx, &ts, &n);
+	assert_non_null(q);
+	tdx_quote_pb(q, n, s, out);
+	free(q);
+}
+
 /* The whole Attestation of spec s. */
 static uint8_t *
 attestation(const struct spec *s, size_t *len)
@@ -415,17 +600,10 @@ attestation(const struct spec *s, size_t *len)
 		snp_attestation(s, &tee);
 		pb_bytes(&out, 8, tee.p, tee.len);	/* sev_snp_attestation */
 		break;
-	case TEE_TDX: {
-		struct pb hdr = { 0 };
-
-		pb_uint(&hdr, 1, 4);			/* Header.version */
-		pb_uint(&hdr, 3, 0x81);			/* tee_type */
-		pb_bytes(&tee, 1, hdr.p, hdr.len);	/* QuoteV4.header */
-		pb_uint(&tee, 3, 4096);			/* signed_data_size */
+	case TEE_TDX:
+		tdx_attestation(s, &tee);
 		pb_bytes(&out, 9, tee.p, tee.len);	/* tdx_attestation */
-		free(hdr.p);
 		break;
-	}
 	case TEE_NONE:
 	default:
 		break;
@@ -467,16 +645,40 @@ run_bytes(const uint8_t *p, size_t n, const uint8_t *nonce, size_t nl,
 	return res;
 }
 
-/* Spec s with the request nonce F->nonce. */
+/*
+ * Spec s with the request nonce F->nonce; a TDX attestation comes as a
+ * request item with the TCB info, QE identity and CRLs as "collateral".
+ */
 static struct av_result *
 run(const struct spec *s, const struct av_policy *pol)
 {
-	struct av_result	*r;
+	struct av_request	*req = NULL;
+	struct av_result	*r = NULL;
+	struct av_err		 e = { 0 };
+	struct av_env		 env = { .now = T0, .trust = F->trust,
+	    .coll = F->coll };
+	json_t			*it, *body;
 	uint8_t			*d;
 	size_t			 n;
 
 	d = attestation(s, &n);
-	r = run_bytes(d, n, F->nonce, sizeof(F->nonce), NULL, 0, pol);
+	if (s->tee != TEE_TDX || s->no_collateral) {
+		r = run_bytes(d, n, F->nonce, sizeof(F->nonce), NULL, 0, pol);
+		free(d);
+		return r;
+	}
+	it = avt_tdx_item(F->tdx, d, n, F->tcb, F->qe, F->pck_crl,
+	    F->root_crl);
+	assert_non_null(it);
+	json_object_set_new(it, "type", json_string("gce-tpm"));
+	body = json_pack("{s:[o]}", "evidence", it);
+	assert_int_equal(av_request_from_json(body, &req, &e), 0);
+	json_decref(body);
+	req->nonce = malloc(sizeof(F->nonce));
+	memcpy(req->nonce, F->nonce, sizeof(F->nonce));
+	req->nonce_len = sizeof(F->nonce);
+	assert_int_equal(av_verify_request(&env, req, pol, &r, &e), 0);
+	av_request_free(req);
 	free(d);
 	return r;
 }
@@ -741,7 +943,7 @@ t_snp_chain(void **state)
 	(void)env;
 }
 
-/* The hardware attestation required, absent or TDX. */
+/* The hardware attestation required and absent. */
 static void
 t_hardware_required(void **state)
 {
@@ -755,8 +957,8 @@ t_hardware_required(void **state)
 	r = run(&s, pol);
 	avt_expect_only(&r->submods[0], "policy_violation");
 	why = avt_find_reason(&r->submods[0], "policy_violation", "tee");
-	assert_string_equal(json_string_value(json_object_get(why,
-	    "expected")), "sev-snp");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(
+	    why, "expected"), 0)), "sev-snp");
 	assert_true(json_is_null(json_object_get(why, "actual")));
 	assert_true(json_is_null(claim(r, "tee", "type")));
 	assert_true(json_is_false(claim(r, "tee", "verified")));
@@ -765,28 +967,153 @@ t_hardware_required(void **state)
 	r = run(&s, opt);
 	expect(r, AV_STATUS_AFFIRMING, NULL);
 	av_result_free(r);
-	/* TDX: recognised, not verified: a warning, never silent */
-	s.tee = TEE_TDX;
-	r = run(&s, NULL);
-	expect(r, AV_STATUS_WARNING, "unsupported_algorithm");
-	why = avt_find_reason(&r->submods[0], "unsupported_algorithm", "tee");
-	assert_string_equal(json_string_value(json_object_get(why, "severity")),
-	    "warning");
-	assert_string_equal(json_string_value(claim(r, "tee", "type")), "tdx");
-	assert_true(json_is_false(claim(r, "tee", "verified")));
-	assert_null(claim(r, "tdx", NULL));
-	av_result_free(r);
+	/* no "hardware" rule: the same */
+	av_policy_free(opt);
+	opt = policy(NULL, NULL);
 	r = run(&s, opt);
-	expect(r, AV_STATUS_WARNING, "unsupported_algorithm");
-	av_result_free(r);
-	r = run(&s, pol);
-	expect(r, AV_STATUS_CONTRAINDICATED, "policy_violation");
-	why = avt_find_reason(&r->submods[0], "policy_violation", "tee");
-	assert_string_equal(json_string_value(json_object_get(why, "actual")),
-	    "tdx");
+	expect(r, AV_STATUS_AFFIRMING, NULL);
 	av_result_free(r);
 	av_policy_free(pol);
 	av_policy_free(opt);
+}
+
+/* A TD quote as tdx.QuoteV4 fields, verified by the tdx backend. */
+static void
+t_tdx_good(void **state)
+{
+	struct spec		 s = { .tee = TEE_TDX };
+	struct av_policy	*pol;
+	struct av_result	*r;
+	uint8_t			 mrtd[48], pad[64] = { 0 };
+	char			*m, *rd;
+
+	(void)state;
+	memset(mrtd, 0x7d, sizeof(mrtd));
+	m = hex(mrtd, 48);
+	memcpy(pad, F->nonce, sizeof(F->nonce));
+	rd = hex(pad, 64);
+	r = run(&s, NULL);
+	expect(r, AV_STATUS_WARNING, "no_reference_values");
+	assert_int_equal(json_array_size(r->submods[0].reasons), 1);
+	assert_string_equal(json_string_value(claim(r, "tee", "type")), "tdx");
+	assert_true(json_is_true(claim(r, "tee", "verified")));
+	assert_string_equal(json_string_value(claim(r, "tee", "binding")),
+	    "nonce");
+	assert_string_equal(json_string_value(claim(r, "tdx", "mrtd")), m);
+	assert_string_equal(json_string_value(claim(r, "tdx", "report_data")),
+	    rd);
+	assert_null(claim(r, "sev-snp", NULL));
+	av_result_free(r);
+	/* required hardware, nested tdx rules: affirming */
+	pol = avt_policy("gce-tpm", json_pack("{s:s, s:s, s:{s:[s]}}",
+	    "ak_trust", "certificate", "hardware", "required", "tdx", "mrtd",
+	    m), NULL);
+	r = run(&s, pol);
+	expect(r, AV_STATUS_AFFIRMING, NULL);
+	assert_int_equal(json_array_size(r->submods[0].reasons), 0);
+	av_result_free(r);
+	/* extra_bytes after the quote */
+	s.trailing = 16;
+	r = run(&s, pol);
+	expect(r, AV_STATUS_AFFIRMING, NULL);
+	av_result_free(r);
+	av_policy_free(pol);
+	/* another MRTD in the policy */
+	memset(mrtd, 0x7e, sizeof(mrtd));
+	free(m);
+	m = hex(mrtd, 48);
+	pol = avt_policy("gce-tpm", json_pack("{s:{s:[s]}}", "tdx", "mrtd",
+	    m), NULL);
+	s.trailing = 0;
+	r = run(&s, pol);
+	avt_expect_only(&r->submods[0], "measurement_mismatch");
+	av_result_free(r);
+	av_policy_free(pol);
+	free(m);
+	free(rd);
+}
+
+/* TDX: a bad quote signature, a wrong report_data, no collateral. */
+static void
+t_tdx_bad(void **state)
+{
+	struct spec		 s = { .tee = TEE_TDX, .flip_sig = true };
+	struct av_result	*r;
+	uint8_t			 rd[64];
+
+	(void)state;
+	r = run(&s, NULL);
+	avt_expect_only(&r->submods[0], "signature_invalid");
+	av_result_free(r);
+	s.flip_sig = false;
+	memset(rd, 0x5a, sizeof(rd));
+	s.report_data = rd;
+	r = run(&s, NULL);
+	expect(r, AV_STATUS_CONTRAINDICATED, "binding_mismatch");
+	assert_non_null(avt_reason(&r->submods[0], "binding_mismatch",
+	    "tee.report_data"));
+	av_result_free(r);
+	/*
+	 * No TCB info, QE identity or CRLs anywhere: the tdx backend's
+	 * warnings (its policy may require collateral), still verified.
+	 */
+	s.report_data = NULL;
+	s.no_collateral = true;
+	r = run(&s, NULL);
+	expect(r, AV_STATUS_WARNING, "collateral_missing");
+	assert_non_null(avt_reason(&r->submods[0], "collateral_missing",
+	    "collateral.tcb_info"));
+	assert_non_null(avt_reason(&r->submods[0], "collateral_missing",
+	    "collateral.qe_identity"));
+	assert_true(json_is_true(claim(r, "tee", "verified")));
+	av_result_free(r);
+}
+
+/* Hostile tdx.QuoteV4 fields: malformed. */
+static void
+t_tdx_malformed(void **state)
+{
+	static const struct { unsigned msg, field; int delta; } f[] = {
+		{ 1, 1, 1 },		/* header version 5 */
+		{ 1, 1, 65536 },	/* version beyond 2 bytes */
+		{ 1, 2, 1 },		/* attestation key type 3 */
+		{ 1, 3, 1 },		/* tee type 0x82 */
+		{ 1, 4, 1 },		/* qe_svn 3 bytes */
+		{ 1, 7, -1 },		/* user_data 19 bytes */
+		{ 2, 7, -1 },		/* mr_td 47 bytes */
+		{ 2, 12, 1 },		/* report_data 65 bytes */
+		{ 3, 3, 1 },		/* signed_data_size off by one */
+		{ 4, 1, -1 },		/* certification data type 5 */
+		{ 4, 2, 1 },		/* certification data size */
+		{ 5, 3, 1 },		/* reserved1 29 bytes */
+		{ 5, 10, 65536 },	/* isv_svn beyond 2 bytes */
+		{ 6, 1, 1 },		/* auth data size differs */
+		{ 7, 2, -1 },		/* QE report signature 63 bytes */
+		{ 8, 2, 1 },		/* attestation key 65 bytes */
+	};
+	struct av_result	*r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		struct spec s = { .tee = TEE_TDX, .tdx_msg = f[i].msg,
+		    .tdx_field = f[i].field, .tdx_delta = f[i].delta };
+
+		r = run(&s, NULL);
+		if (r->submods[0].status != AV_STATUS_CONTRAINDICATED ||
+		    avt_reason(&r->submods[0], "evidence_malformed",
+		    NULL) == NULL)
+			fail_msg("hostile field %u.%u: not malformed",
+			    f[i].msg, f[i].field);
+		avt_expect_only(&r->submods[0], "evidence_malformed");
+		av_result_free(r);
+	}
+	{
+		struct spec s = { .tee = TEE_TDX, .tdx_rtmr3 = true };
+
+		r = run(&s, NULL);
+		avt_expect_only(&r->submods[0], "evidence_malformed");
+		av_result_free(r);
+	}
 }
 
 /* The nested sev-snp section is appraised by the sev-snp backend. */
@@ -892,7 +1219,8 @@ t_policy_errors(void **state)
 		"{\"hardware\": true}",
 		"{\"sev-snp\": []}",
 		"{\"sev-snp\": {\"measurement\": \"zz\"}}",
-		"{\"tdx\": {}}",
+		"{\"tdx\": []}",
+		"{\"tdx\": {\"mrtd\": \"00\"}}",
 		"{\"ak_trust\": \"hcl\"}",
 		"{\"nonsense\": 1}",
 	};
@@ -931,6 +1259,8 @@ t_regen_seeds(void **state)
 		{ "snp-short-report-data.pb", { .tee = TEE_SNP, .resize = 11,
 		    .shrink = true } },
 		{ "tdx.pb", { .tee = TEE_TDX } },
+		{ "tdx-trailing.pb", { .tee = TEE_TDX, .trailing = 8 } },
+		{ "tdx-3-rtmrs.pb", { .tee = TEE_TDX, .tdx_rtmr3 = true } },
 		{ "no-tee.pb", { .tee = TEE_NONE } },
 	};
 	char		*dir;
@@ -960,6 +1290,9 @@ main(void)
 		cmocka_unit_test(t_snp_binding),
 		cmocka_unit_test(t_hardware_required),
 		cmocka_unit_test(t_snp_policy),
+		cmocka_unit_test(t_tdx_good),
+		cmocka_unit_test(t_tdx_bad),
+		cmocka_unit_test(t_tdx_malformed),
 		cmocka_unit_test(t_snp_malformed),
 		cmocka_unit_test(t_policy_errors),
 		cmocka_unit_test(t_snp_chain),
