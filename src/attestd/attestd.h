@@ -178,6 +178,8 @@ int	avd_nonce_start(void);
 void	avd_nonce_stop(void);
 /* "memory" or "redis". */
 const char *avd_nonce_store_kind(void);
+/* The configured store for --check-config (new reference; no secrets). */
+json_t	*avd_nonce_describe(void);
 /*
  * Issue a fresh 32-byte nonce at time now: OK (out, *expires_at set),
  * FULL (memory store full, no randomness) or UNAVAILABLE (Redis down).

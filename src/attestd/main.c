@@ -58,6 +58,7 @@ check_config(const struct avd_opts *o, const struct avd_cfg *c)
 		    av_policy_set_at(c->policies, i)->ref));
 	json_object_set_new(out, "policies", pols);
 	json_object_set_new(out, "admin_tokens", json_boolean(c->tokens));
+	json_object_set_new(out, "nonce_store", avd_nonce_describe());
 	if ((s = json_dumps(out, JSON_INDENT(2))) != NULL) {
 		printf("%s\n", s);
 		free(s);

@@ -54,6 +54,7 @@ static struct avd_nstore_spec	 spec;
 static char			 prefix[MAX_PREFIX + 1];
 static char			 password[MAX_PASSWORD + 1];
 static bool			 have_password;
+static const char		*password_from = "none"; /* file, environment */
 static int64_t			 ttl, retain;
 static unsigned			 timeout_ms, pool_max;
 static size_t			 mem_max;
@@ -266,6 +267,7 @@ read_password(const char *file)
 	}
 	memcpy(password, buf, strlen(buf) + 1);
 	have_password = true;
+	password_from = "file";
 	rc = 0;
  out:
 	OPENSSL_cleanse(buf, sizeof(buf));
@@ -294,6 +296,7 @@ avd_nonce_configure(const struct avd_opts *o)
 	    (unsigned)o->nonce_store_timeout_ms : 500;
 	pool_max = o->nonce_store_pool ? (unsigned)o->nonce_store_pool : 16;
 	have_password = false;
+	password_from = "none";
 	if (spec.kind == AVD_NSTORE_MEMORY)
 		return 0;
 	if (!avd_nstore_redis_built()) {
@@ -326,6 +329,7 @@ avd_nonce_configure(const struct avd_opts *o)
 		}
 		memcpy(password, env, strlen(env) + 1);
 		have_password = true;
+		password_from = "environment";
 	}
 	if (spec.user[0] != '\0' && !have_password) {
 		fprintf(stderr, "attestd: nonce_store: a user name needs a "
@@ -334,6 +338,26 @@ avd_nonce_configure(const struct avd_opts *o)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The configured store for --check-config (new reference): kind, and
+ * for Redis where, which prefix and where the password came from (never
+ * the password).
+ */
+json_t *
+avd_nonce_describe(void)
+{
+	if (spec.kind == AVD_NSTORE_MEMORY)
+		return json_pack("{sssI}", "kind", "memory", "max_nonces",
+		    (json_int_t)mem_max);
+	return json_pack("{sssssIsIsosssssIsI}", "kind", "redis",
+	    "host", spec.host, "port", (json_int_t)spec.port,
+	    "db", (json_int_t)spec.db,
+	    "user", spec.user[0] ? json_string(spec.user) : json_null(),
+	    "prefix", prefix, "password", password_from,
+	    "timeout_ms", (json_int_t)timeout_ms,
+	    "pool", (json_int_t)pool_max);
 }
 
 /* "memory" or "redis": the configured store. */

@@ -323,6 +323,11 @@ def check_config(t, tmp, pdir, nitro, port, pwfile):
              "--check-config shows nonce_store")
         t.check(PASSWORD not in p.stdout, "--check-config never prints "
                 "the password")
+        ns = json.loads(p.stdout).get("nonce_store", {})
+        t.eq((ns.get("kind"), ns.get("host"), ns.get("port"), ns.get("db"),
+              ns.get("prefix"), ns.get("password")),
+             ("redis", "127.0.0.1", port, 3, "attestd:nonce:", "file"),
+             "--check-config describes the store (password: its source)")
     for bad, needle in (
             ("redis://u:secret@127.0.0.1:6380/0", "password in the URL"),
             ("rediss://127.0.0.1:6380", "TLS"),
@@ -356,6 +361,8 @@ def check_config(t, tmp, pdir, nitro, port, pwfile):
               s["nonce_store_pool"], s["nonce_store_timeout_ms"]),
              ("redis://127.0.0.1:%d/3" % port, "cfg:", 4, 250),
              "config file nonce_store settings applied")
+        t.eq(json.loads(p.stdout)["nonce_store"].get("password"),
+             "environment", "password taken from the environment")
     p = run("--config", cfg, "--nonce-store", "memory")
     t.eq((p.returncode, json.loads(p.stdout or "{}").get("settings", {})
           .get("nonce_store")), (0, "memory"),
