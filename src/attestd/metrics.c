@@ -218,8 +218,8 @@ avd_metrics_render(const struct avd_cfg *c, size_t *len)
 	    "attestd_nonce_checks_total{result=\"expired\"} %lu\n"
 	    "attestd_nonce_checks_total{result=\"unknown\"} %lu\n"
 	    "attestd_nonce_checks_total{result=\"unavailable\"} %lu\n"
-	    "# HELP attestd_nonce_store_up Whether the last call to the "
-	    "nonce store succeeded.\n"
+	    "# HELP attestd_nonce_store_up Whether the nonce store answered "
+	    "the last call.\n"
 	    "# TYPE attestd_nonce_store_up gauge\n"
 	    "attestd_nonce_store_up{store=\"%s\"} %d\n", ns.issued, ns.ok,
 	    ns.used, ns.expired, ns.unknown, ns.unavailable, ns.kind,
