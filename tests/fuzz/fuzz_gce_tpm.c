@@ -1,11 +1,11 @@
 /*
  * Fuzz target for the "gce-tpm" backend: the go-tpm-tools Attestation
  * protobuf (protobuf-c over gce_attest.proto) with its hardware
- * attestation -- the sevsnp.Report fields written back to ABI bytes
- * (gce_tee.c) and parsed by the sev-snp backend -- then verification
- * (no trust anchors: it stops early, but the TPM quote checks and the
- * claims run), claims and appraisal under a policy with the "hardware"
- * rule and a nested "sev-snp" section.  Seeds: evidence/gce-tpm/, made by
+ * attestation -- the sevsnp.Report or tdx.QuoteV4 fields written back to
+ * ABI bytes (gce_tee.c) and parsed by the sev-snp or tdx backend -- then
+ * verification (no trust anchors: it stops at AK trust, after the quote
+ * checks), claims and appraisal under a policy with the "hardware" rule
+ * and nested "sev-snp" and "tdx" sections.  Seeds: evidence/gce-tpm/, made by
  * tests/unit/test_gce_tpm.c (AV_GCE_REGEN_SEEDS=1) from the test signers.
  */
 #include <stdint.h>
@@ -30,10 +30,10 @@ fixed_policy(void)
 
 	memset(zero, '0', 96);
 	zero[96] = '\0';
-	doc = json_pack("{s:s, s:i, s:{s:{s:s, s:s, s:{s:[s]}}}}", "id",
-	    "fuzz", "version", 1, "evidence", "gce-tpm", "hardware",
+	doc = json_pack("{s:s, s:i, s:{s:{s:s, s:s, s:{s:[s]}, s:{s:[s]}}}}",
+	    "id", "fuzz", "version", 1, "evidence", "gce-tpm", "hardware",
 	    "required", "ak_trust", "certificate", "sev-snp", "measurement",
-	    zero);
+	    zero, "tdx", "mrtd", zero);
 	if (doc == NULL || av_policy_compile(doc, &p, &perr) != 0)
 		abort();
 	json_decref(doc);
