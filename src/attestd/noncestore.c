@@ -65,15 +65,6 @@ static atomic_ulong	 n_issued, n_ok, n_used, n_expired, n_unknown,
 			 n_unavailable;
 static atomic_bool	 store_up = true;
 
-static int64_t
-mono_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- parsing ---------------------------------------------------------- */
 
 static bool
@@ -384,6 +375,15 @@ static const char consume_lua[] =
 	"if tonumber(e) < tonumber(ARGV[1]) then return 3 end\n"
 	"redis.call('SET', KEYS[1], e .. ' 1', 'KEEPTTL')\n"
 	"return 1\n";
+
+static int64_t
+mono_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static pthread_mutex_t	 pool_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 pool_cv = PTHREAD_COND_INITIALIZER;
