@@ -18,7 +18,10 @@
  *              2 P-256 verifications (QE report, quote)
  *   tdx-fresh  the same with 64 quotes of different report_data in turn
  *   tpm-rsa    enrolled RSA-2048 AK, RSASSA SHA-256: 1 RSA-2048 verification
+ *   tpm-rsa-fresh  the same with 64 quotes (each its own nonce and
+ *              signature; same AK and PCRs) in turn, nonce required
  *   tpm-p256   enrolled P-256 AK, ECDSA SHA-256: 1 P-256 verification
+ *   tpm-p256-fresh  the same, 64 quotes in turn
  *   gpu8       one request with 8 NVIDIA GPU reports (8 device chains,
  *              RIMs in a collateral store, policy "count": 8, "rim":
  *              "required", "ocsp": "off"), warm chain cache:
@@ -411,8 +414,14 @@ fx_tdx(struct fixture *f, int nquotes)
 
 /* ---- tpm: enrolled AK, 24 SHA-256 PCRs ---------------------------------- */
 
+/*
+ * nquotes quotes by one AK of the same 24 SHA-256 PCRs, each bound to its
+ * own nonce (extraData) and so with its own signature, as a machine
+ * answers fresh challenges; the requests carry their nonces.  With
+ * fresh, the policy also requires a nonce ("freshness").
+ */
 static void
-fx_tpm(struct fixture *f, bool rsa)
+fx_tpm(struct fixture *f, bool rsa, int nquotes, bool fresh)
 {
 	struct avt_quote_spec	 qs = { 0 };
 	struct avt_pcrs		 pcrs;
@@ -431,28 +440,7 @@ fx_tpm(struct fixture *f, bool rsa)
 	for (int b = 0; b < AVT_NBANKS; b++)
 		for (unsigned i = 0; i < AVT_TPM_NPCR; i++)
 			memset(pcrs.v[b][i], (int)(i * 7 + b), 48);
-	for (size_t i = 0; i < sizeof(nonce); i++)
-		nonce[i] = (uint8_t)(0xa0 + i);
-	qs.nonce = nonce;
-	qs.nonce_len = sizeof(nonce);
-	qs.sel[AVT_SHA256] = 0xffffff;
-	qs.sig_hash = TPM2_ALG_SHA256;
-	msg = need(avt_tpm_attest(&qs, &pcrs, &ml), "TPMS_ATTEST");
-	sig = need(avt_tpm_sign(ak, rsa ? AVT_RSASSA : AVT_ECDSA,
-	    TPM2_ALG_SHA256, msg, ml, &sl), "TPMT_SIGNATURE");
 	pub = need(avt_tpm_public(ak, true, &pl), "TPM2B_PUBLIC");
-	it = json_pack("{s:s}", "type", "tpm");
-	set_str(it, "data", b64(msg, ml));
-	set_str(it, "signature", b64(sig, sl));
-	set_str(it, "ak_pub", b64(pub, pl));
-	bank = json_object();
-	for (unsigned i = 0; i < AVT_TPM_NPCR; i++) {
-		char k[4];
-
-		snprintf(k, sizeof(k), "%u", i);
-		set_str(bank, k, hex(pcrs.v[AVT_SHA256][i], 32));
-	}
-	json_object_set_new(it, "pcrs", json_pack("{s:o}", "sha256", bank));
 	if ((dl = i2d_PUBKEY(ak, &der)) <= 0)
 		die("SPKI");
 	av_sha256(der, (size_t)dl, h);
@@ -460,10 +448,40 @@ fx_tpm(struct fixture *f, bool rsa)
 	sec = json_pack("{s:[o], s:{s:{s:[o]}}}", "enrolled_aks", jhex(h, 32),
 	    "pcrs", "sha256", "0", jhex(pcrs.v[AVT_SHA256][0], 32));
 	f->policy_doc = policy_doc("tpm", f->name, sec);
-	f->nonce = b64(nonce, sizeof(nonce));
-	finish(f, it);
-	free(msg);
-	free(sig);
+	if (fresh)
+		json_object_set_new(f->policy_doc, "freshness",
+		    json_pack("{s:s}", "nonce", "required"));
+	for (int q = 0; q < nquotes; q++) {
+		for (size_t i = 0; i < sizeof(nonce); i++)
+			nonce[i] = (uint8_t)(0xa0 + i);
+		nonce[0] = (uint8_t)q;
+		nonce[1] = (uint8_t)(q >> 8);
+		qs.nonce = nonce;
+		qs.nonce_len = sizeof(nonce);
+		qs.sel[AVT_SHA256] = 0xffffff;
+		qs.sig_hash = TPM2_ALG_SHA256;
+		msg = need(avt_tpm_attest(&qs, &pcrs, &ml), "TPMS_ATTEST");
+		sig = need(avt_tpm_sign(ak, rsa ? AVT_RSASSA : AVT_ECDSA,
+		    TPM2_ALG_SHA256, msg, ml, &sl), "TPMT_SIGNATURE");
+		it = json_pack("{s:s}", "type", "tpm");
+		set_str(it, "data", b64(msg, ml));
+		set_str(it, "signature", b64(sig, sl));
+		set_str(it, "ak_pub", b64(pub, pl));
+		bank = json_object();
+		for (unsigned i = 0; i < AVT_TPM_NPCR; i++) {
+			char k[4];
+
+			snprintf(k, sizeof(k), "%u", i);
+			set_str(bank, k, hex(pcrs.v[AVT_SHA256][i], 32));
+		}
+		json_object_set_new(it, "pcrs", json_pack("{s:o}", "sha256",
+		    bank));
+		free(f->nonce);
+		f->nonce = b64(nonce, sizeof(nonce));
+		finish(f, it);
+		free(msg);
+		free(sig);
+	}
 	free(pub);
 	EVP_PKEY_free(ak);
 }
@@ -534,7 +552,8 @@ fx_gpu8(struct fixture *f)
 }
 
 static const char *const all_platforms[] = {
-	"nitro", "snp", "tdx", "tdx-fresh", "tpm-rsa", "tpm-p256", "gpu8", NULL
+	"nitro", "snp", "tdx", "tdx-fresh", "tpm-rsa", "tpm-rsa-fresh",
+	"tpm-p256", "tpm-p256-fresh", "gpu8", NULL
 };
 
 static void
@@ -554,9 +573,13 @@ fixture_make(struct fixture *f, const char *name, int64_t now)
 	else if (strcmp(name, "tdx-fresh") == 0)
 		fx_tdx(f, FX_MAX_REQ);
 	else if (strcmp(name, "tpm-rsa") == 0)
-		fx_tpm(f, true);
+		fx_tpm(f, true, 1, false);
+	else if (strcmp(name, "tpm-rsa-fresh") == 0)
+		fx_tpm(f, true, FX_MAX_REQ, true);
 	else if (strcmp(name, "tpm-p256") == 0)
-		fx_tpm(f, false);
+		fx_tpm(f, false, 1, false);
+	else if (strcmp(name, "tpm-p256-fresh") == 0)
+		fx_tpm(f, false, FX_MAX_REQ, true);
 	else if (strcmp(name, "gpu8") == 0)
 		fx_gpu8(f);
 	else
@@ -827,8 +850,8 @@ usage(void)
 	    "[-t CPU_SECONDS] [-n ITERATIONS] [-r ROUNDS] [-w WARMUP]\n"
 	    "                    [-s SPEED_SECONDS]"
 	    " [--no-speed] [-j FILE] [--bodies DIR]\n"
-	    "platforms: nitro snp tdx tdx-fresh tpm-rsa tpm-p256 gpu8 "
-	    "(default: all)\n");
+	    "platforms: nitro snp tdx tdx-fresh tpm-rsa tpm-rsa-fresh "
+	    "tpm-p256 tpm-p256-fresh gpu8 (default: all)\n");
 	exit(64);
 }
 
@@ -960,7 +983,7 @@ main(int argc, char **argv)
 
 	out = json_object();
 	rows = json_array();
-	printf("%-9s %8s %8s %9s %11s %10s %7s %10s %7s  %s\n", "platform",
+	printf("%-14s %8s %8s %9s %11s %10s %7s %10s %7s  %s\n", "platform",
 	    "iters", "cpu s", "verify/s", "us/verify", "floor us", "ratio",
 	    "floor' us", "ratio'", "floor");
 	for (size_t i = 0; i < nplat; i++) {
@@ -972,7 +995,7 @@ main(int argc, char **argv)
 		double			 fl2 = f->nverify * fruns[i].cpu_s /
 					    (double)fruns[i].iters;
 
-		printf("%-9s %8lu %8.2f %9.0f %11.1f %10.1f %6.0f%% %10.1f "
+		printf("%-14s %8lu %8.2f %9.0f %11.1f %10.1f %6.0f%% %10.1f "
 		    "%6.0f%%  %d x %s (%s)\n", f->name, r->iters, r->cpu_s,
 		    1 / per, 1e6 * per, 1e6 * fl, have_speed ? 100 * fl / per :
 		    0, 1e6 * fl2, 100 * fl2 / per, f->nverify,

@@ -549,16 +549,28 @@ spki_ec(EVP_PKEY *pk, uint8_t out[32])
 	return 0;
 }
 
-/* Take a reference to pk as the AK; record the SHA-256 of its DER SPKI. */
+/* "RSA-2048", "EC-P256": the AK claim's "type". */
+static void
+ak_type_name(char *buf, size_t len, bool rsa, int bits)
+{
+	snprintf(buf, len, "%s-%s%d", rsa ? "RSA" : "EC", rsa ? "" : "P", bits);
+}
+
+/*
+ * Take a reference to pk as the AK; record the SHA-256 of its DER SPKI,
+ * its type and signature size (read per quote, so found once here).
+ */
 int
 tpm_ak_set_pkey(struct tpm_ev *ev, EVP_PKEY *pk, struct av_err *e)
 {
 	unsigned char	*der = NULL;
+	bool		 rsa;
 	int		 rc, n;
 
 	if (check_pkey(pk, e) != 0)
 		return -1;
-	rc = EVP_PKEY_is_a(pk, "RSA") ? spki_rsa(pk, ev->ak_spki_sha256) :
+	rsa = EVP_PKEY_is_a(pk, "RSA");
+	rc = rsa ? spki_rsa(pk, ev->ak_spki_sha256) :
 	    spki_ec(pk, ev->ak_spki_sha256);
 	if (rc != 0) {
 		/* the general (slow) encoder */
@@ -575,6 +587,10 @@ tpm_ak_set_pkey(struct tpm_ev *ev, EVP_PKEY *pk, struct av_err *e)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
 	EVP_PKEY_free(ev->ak);
 	ev->ak = pk;
+	ev->ak_rsa = rsa;
+	ev->ak_size = (size_t)EVP_PKEY_get_size(pk);
+	ak_type_name(ev->ak_type, sizeof(ev->ak_type), rsa,
+	    EVP_PKEY_get_bits(pk));
 	return 0;
 }
 
@@ -597,7 +613,9 @@ set_name(struct tpm_ev *ev, const uint8_t *tpmt, size_t n)
  * quotes with the same AKs again and again, and building the key
  * (provider import, the RSA Montgomery set-up on first use) and its SPKI
  * hash costs more than an RSA-2048 verification.  The entry is what
- * parsing sets in a tpm_ev; the key is shared, immutable.
+ * parsing sets in a tpm_ev; the key is shared, immutable.  Keys: 'A' +
+ * the AK's bytes (tpm_ak_parse), 'T' + the base64 text of "ak_pub" as
+ * the request carries it (load_ak: no decoding either).
  */
 struct ak_memo {
 	int		 refs;		/* atomic */
@@ -607,6 +625,9 @@ struct ak_memo {
 	size_t		 name_len;
 	EVP_PKEY	*pk;		/* owned reference */
 	uint8_t		 spki[32];
+	char		 type[16];
+	bool		 rsa;
+	size_t		 size;
 };
 
 static void *
@@ -632,7 +653,67 @@ ak_memo_unref(void *p)
 static struct av_memo ak_memo = AV_MEMO_INITIALIZER(ak_memo_ref,
     ak_memo_unref);
 
+#define AK_MEMO_MAX	(64 * 1024)	/* larger keys: not remembered */
+
 static int ak_parse(struct tpm_ev *, const uint8_t *, size_t, struct av_err *);
+
+/*
+ * Set ev's AK from the entry remembered for (tag, p[0..n)).  Returns 1
+ * if there was one, 0 if not, -1 with e on failure.
+ */
+static int
+ak_recall(struct tpm_ev *ev, uint8_t tag, const void *p, size_t n,
+    struct av_err *e)
+{
+	struct ak_memo	*m;
+
+	if (p == NULL || n == 0 || n > AK_MEMO_MAX ||
+	    (m = av_memo_get(&ak_memo, tag, p, n, NULL, 0)) == NULL)
+		return 0;
+	if (EVP_PKEY_up_ref(m->pk) != 1) {
+		ak_memo_unref(m);
+		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	}
+	ev->ak_pub = m->pub;
+	if (m->has_tpmt) {
+		ev->has_tpmt = true;
+		memcpy(ev->ak_name, m->name, sizeof(ev->ak_name));
+		ev->ak_name_len = m->name_len;
+	}
+	memcpy(ev->ak_spki_sha256, m->spki, 32);
+	memcpy(ev->ak_type, m->type, sizeof(ev->ak_type));
+	ev->ak_rsa = m->rsa;
+	ev->ak_size = m->size;
+	EVP_PKEY_free(ev->ak);
+	ev->ak = m->pk;
+	ak_memo_unref(m);
+	return 1;
+}
+
+/* Remember ev's AK (as parsed) for (tag, p[0..n)); failures ignored. */
+static void
+ak_remember(const struct tpm_ev *ev, uint8_t tag, const void *p, size_t n)
+{
+	struct ak_memo	*m;
+
+	if (p == NULL || n == 0 || n > AK_MEMO_MAX || ev->ak == NULL ||
+	    (m = calloc(1, sizeof(*m))) == NULL)
+		return;
+	m->refs = 1;
+	m->pub = ev->ak_pub;
+	m->has_tpmt = ev->has_tpmt;
+	memcpy(m->name, ev->ak_name, sizeof(m->name));
+	m->name_len = ev->ak_name_len;
+	memcpy(m->spki, ev->ak_spki_sha256, 32);
+	memcpy(m->type, ev->ak_type, sizeof(m->type));
+	m->rsa = ev->ak_rsa;
+	m->size = ev->ak_size;
+	if (EVP_PKEY_up_ref(ev->ak) == 1) {
+		m->pk = ev->ak;
+		av_memo_put(&ak_memo, tag, p, n, NULL, 0, m);
+	}
+	ak_memo_unref(m);
+}
 
 /*
  * The AK as TPM2B_PUBLIC or TPMT_PUBLIC (Tss2_MU), or as a DER or PEM
@@ -642,41 +723,13 @@ static int ak_parse(struct tpm_ev *, const uint8_t *, size_t, struct av_err *);
 int
 tpm_ak_parse(struct tpm_ev *ev, const uint8_t *p, size_t n, struct av_err *e)
 {
-	struct ak_memo	*m;
+	int	rc;
 
-	if (p != NULL && n > 0 && n <= 64 * 1024 &&
-	    (m = av_memo_get(&ak_memo, 'A', p, n, NULL, 0)) != NULL) {
-		if (EVP_PKEY_up_ref(m->pk) != 1) {
-			ak_memo_unref(m);
-			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-		}
-		ev->ak_pub = m->pub;
-		if (m->has_tpmt) {
-			ev->has_tpmt = true;
-			memcpy(ev->ak_name, m->name, sizeof(ev->ak_name));
-			ev->ak_name_len = m->name_len;
-		}
-		memcpy(ev->ak_spki_sha256, m->spki, 32);
-		EVP_PKEY_free(ev->ak);
-		ev->ak = m->pk;
-		ak_memo_unref(m);
-		return 0;
-	}
+	if ((rc = ak_recall(ev, 'A', p, n, e)) != 0)
+		return rc > 0 ? 0 : -1;
 	if (ak_parse(ev, p, n, e) != 0)
 		return -1;
-	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return 0;		/* not remembered */
-	m->refs = 1;
-	m->pub = ev->ak_pub;
-	m->has_tpmt = ev->has_tpmt;
-	memcpy(m->name, ev->ak_name, sizeof(m->name));
-	m->name_len = ev->ak_name_len;
-	memcpy(m->spki, ev->ak_spki_sha256, 32);
-	if (EVP_PKEY_up_ref(ev->ak) == 1) {
-		m->pk = ev->ak;
-		av_memo_put(&ak_memo, 'A', p, n, NULL, 0, m);
-	}
-	ak_memo_unref(m);
+	ak_remember(ev, 'A', p, n);
 	return 0;
 }
 
@@ -772,21 +825,23 @@ sig_md(uint16_t hash, struct av_err *e)
 	}
 }
 
+/* The AK's type and size were found when it was set (tpm_ak_set_pkey). */
 static int
-rsa_verify(EVP_PKEY *pk, const EVP_MD *md, bool pss, const uint8_t *msg,
-    size_t msglen, const uint8_t *sig, size_t siglen, struct av_err *e)
+rsa_verify(const struct tpm_ev *ev, const EVP_MD *md, bool pss,
+    const uint8_t *msg, size_t msglen, const uint8_t *sig, size_t siglen,
+    struct av_err *e)
 {
 	struct av_err	ce = { 0 };
 
-	ERR_clear_error();
-	if (!EVP_PKEY_is_a(pk, "RSA"))
+	if (!ev->ak_rsa)
 		return AV_FAIL(e, AV_E_SIGNATURE,
 		    "tpm: RSA signature but the AK is not an RSA key");
-	if ((size_t)EVP_PKEY_get_size(pk) != siglen)
+	if (ev->ak_size != siglen)
 		return AV_FAIL(e, AV_E_SIGNATURE,
 		    "tpm: RSA signature length differs from the AK size");
 	/* a prepared context per AK and thread (src/crypto/sig.c) */
-	if (av_rsa_verify(pk, md, pss, msg, msglen, sig, siglen, &ce) == 0)
+	if (av_rsa_verify(ev->ak, md, pss, msg, msglen, sig, siglen,
+	    &ce) == 0)
 		return 0;
 	if (ce.code == AV_E_SIGNATURE)
 		return AV_FAIL(e, AV_E_SIGNATURE,
@@ -794,17 +849,17 @@ rsa_verify(EVP_PKEY *pk, const EVP_MD *md, bool pss, const uint8_t *msg,
 	return AV_FAIL(e, AV_E_UNSUPPORTED_ALG, "tpm: cannot verify with the AK");
 }
 
-/* Verify q's signature with ak; *mdp = the scheme's hash. */
+/* Verify q's signature with ev's AK; *mdp = the scheme's hash. */
 static int
-quote_sig_verify(const struct tpm_quote *q, EVP_PKEY *ak, const EVP_MD **mdp,
-    struct av_err *e)
+quote_sig_verify(const struct tpm_quote *q, const struct tpm_ev *ev,
+    const EVP_MD **mdp, struct av_err *e)
 {
 	const TPMS_SIGNATURE_ECC	*ecc;
 	const EVP_MD			*md;
 
 	if (q->raw_sig) {
 		*mdp = EVP_sha256();
-		return rsa_verify(ak, *mdp, false, q->msg, q->msglen,
+		return rsa_verify(ev, *mdp, false, q->msg, q->msglen,
 		    q->rawsig, q->rawsiglen, e);
 	}
 	switch (q->sig.sigAlg) {
@@ -813,7 +868,7 @@ quote_sig_verify(const struct tpm_quote *q, EVP_PKEY *ak, const EVP_MD **mdp,
 		if ((md = sig_md(q->sig.signature.rsassa.hash, e)) == NULL)
 			return -1;
 		*mdp = md;
-		return rsa_verify(ak, md, q->sig.sigAlg == TPM2_ALG_RSAPSS,
+		return rsa_verify(ev, md, q->sig.sigAlg == TPM2_ALG_RSAPSS,
 		    q->msg, q->msglen, q->sig.signature.rsassa.sig.buffer,
 		    q->sig.signature.rsassa.sig.size, e);
 	case TPM2_ALG_ECDSA:
@@ -821,10 +876,10 @@ quote_sig_verify(const struct tpm_quote *q, EVP_PKEY *ak, const EVP_MD **mdp,
 		if ((md = sig_md(ecc->hash, e)) == NULL)
 			return -1;
 		*mdp = md;
-		if (!EVP_PKEY_is_a(ak, "EC"))
+		if (ev->ak_rsa)
 			return AV_FAIL(e, AV_E_SIGNATURE,
 			    "tpm: ECDSA signature but the AK is not an ECC key");
-		if (av_ecdsa_verify_rs(ak, md, q->msg, q->msglen,
+		if (av_ecdsa_verify_rs(ev->ak, md, q->msg, q->msglen,
 		    ecc->signatureR.buffer, ecc->signatureR.size,
 		    ecc->signatureS.buffer, ecc->signatureS.size, e) != 0)
 			return AV_FAIL(e, AV_E_SIGNATURE,
@@ -839,7 +894,9 @@ quote_sig_verify(const struct tpm_quote *q, EVP_PKEY *ak, const EVP_MD **mdp,
 /*
  * Part 3 s.18.4.1: pcrDigest is the digest, with the signing scheme's
  * hash, of the selected PCR values concatenated in selection order: each
- * TPMS_PCR_SELECTION in turn, PCRs by ascending index within it.
+ * TPMS_PCR_SELECTION in turn, PCRs by ascending index within it.  The
+ * values are gathered and hashed in one call (av_digest: a prepared
+ * digest, no provider fetch per quote).
  */
 static int
 quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
@@ -849,15 +906,16 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 	const TPM2B_DIGEST		*want = &q->attest->attested.quote.pcrDigest;
 	uint32_t			 covered[TPM_NBANKS] = { 0 };
 	uint8_t				 got[EVP_MAX_MD_SIZE];
-	unsigned int			 glen = 0;
-	EVP_MD_CTX			*mctx;
-	int				 rc = -1;
+	uint8_t				 stackbuf[TPM_NPCR * TPM_MAX_DIGEST];
+	uint8_t				*buf = stackbuf;
+	size_t				 len = 0, cap = sizeof(stackbuf);
+	int				 glen, rc = -1;
 
-	if ((mctx = EVP_MD_CTX_new()) == NULL)
-		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
-	if (EVP_DigestInit_ex(mctx, md, NULL) != 1) {
-		AV_FAIL(e, AV_E_INTERNAL, "internal error");
-		goto out;
+	/* a bank may be selected twice: at most 16 x 24 x 64 bytes */
+	if (sel->count > 1) {
+		cap = (size_t)sel->count * TPM_NPCR * TPM_MAX_DIGEST;
+		if ((buf = malloc(cap)) == NULL)
+			return AV_FAIL(e, AV_E_NOMEM, "out of memory");
 	}
 	for (uint32_t i = 0; i < sel->count; i++) {
 		const TPMS_PCR_SELECTION *s = &sel->pcrSelections[i];
@@ -885,20 +943,24 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 					    "the evidence");
 					goto out;
 				}
-				if (EVP_DigestUpdate(mctx, pcrs->b[b].v[idx],
-				    tpm_bank_size(b)) != 1) {
+				if (len + tpm_bank_size(b) > cap) {
 					AV_FAIL(e, AV_E_INTERNAL,
 					    "internal error");
 					goto out;
 				}
+				memcpy(buf + len, pcrs->b[b].v[idx],
+				    tpm_bank_size(b));
+				len += tpm_bank_size(b);
 				covered[b] |= 1u << idx;
 			}
 	}
-	if (EVP_DigestFinal_ex(mctx, got, &glen) != 1) {
+	if ((glen = EVP_MD_get_size(md)) <= 0 ||
+	    av_digest(md, buf, len, got) != 0) {
 		AV_FAIL(e, AV_E_INTERNAL, "internal error");
 		goto out;
 	}
-	if (want->size != glen || !av_memeq_ct(want->buffer, got, glen)) {
+	if (want->size != (size_t)glen ||
+	    !av_memeq_ct(want->buffer, got, (size_t)glen)) {
 		AV_FAIL(e, AV_E_PCR_DIGEST,
 		    "tpm: PCR values do not match the quoted PCR digest");
 		goto out;
@@ -907,7 +969,8 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 		pcrs->b[b].quoted |= covered[b];
 	rc = 0;
  out:
-	EVP_MD_CTX_free(mctx);
+	if (buf != stackbuf)
+		free(buf);
 	return rc;
 }
 
@@ -921,7 +984,7 @@ tpm_quotes_verify(struct tpm_ev *ev, struct av_err *e)
 	if (ev->nquotes == 0)
 		return AV_FAIL(e, AV_E_MALFORMED, "tpm: no quote");
 	for (size_t i = 0; i < ev->nquotes; i++) {
-		if (quote_sig_verify(&ev->q[i], ev->ak, &md, e) != 0)
+		if (quote_sig_verify(&ev->q[i], ev, &md, e) != 0)
 			return -1;
 		if (quote_pcr_verify(&ev->q[i], md, &ev->pcrs, e) != 0)
 			return -1;
@@ -1126,18 +1189,107 @@ scheme_name(const struct tpm_quote *q)
 	}
 }
 
-static json_t *
-quote_json(const struct tpm_quote *q)
-{
-	const TPMS_ATTEST		*a = q->attest;
-	const TPML_PCR_SELECTION	*sel = &a->attested.quote.pcrSelect;
-	json_t				*o, *s;
-	char				 fw[24];
+/*
+ * Claims that repeat between the quotes of one machine, built once and
+ * then shared: a bank's quoted PCR values ({"0": "<hex>", ...}, keyed by
+ * bank, quoted PCRs and their values) and a quote's PCR selection
+ * ({"sha256": [0, ..., 23]}, keyed by the selection).  A machine quotes
+ * the same PCR values until it boots something else, so these are the
+ * same bytes quote after quote, and they are most of a quote's claims
+ * (some 50 of 80 JSON values, each an allocation to make and free).
+ *
+ * The objects are shared by requests on several threads, an exception to
+ * "request threads never share a json_t" (STYLE.md s.5) made for
+ * immutable values: nothing changes them after they are built (claims
+ * are only read and serialised), jansson >= 2.13 keeps no state in a
+ * value while it reads or dumps it, and its reference counts are atomic
+ * (JSON_HAVE_ATOMIC_BUILTINS, checked below).  tests/unit/test_tpm.c
+ * serialises shared claims from several threads.
+ */
+#if !JSON_HAVE_ATOMIC_BUILTINS
+#error "shared claims need jansson's atomic reference counts"
+#endif
 
-	if ((o = json_object()) == NULL || (s = json_object()) == NULL) {
-		json_decref(o);
+static void *
+claims_ref(void *p)
+{
+	return json_incref(p);
+}
+
+static void
+claims_unref(void *p)
+{
+	json_decref(p);
+}
+
+static struct av_memo claims_memo = AV_MEMO_INITIALIZER(claims_ref,
+    claims_unref);
+
+/* {"0": "<hex>", ...} of bank b's PCRs in mask (new reference). */
+static json_t *
+bank_json(const struct tpm_pcr_bank *pb, int b, uint32_t mask)
+{
+	uint8_t	 key[1 + 4 + TPM_NPCR * TPM_MAX_DIGEST];
+	size_t	 kl = 0, ds = tpm_bank_size(b);
+	json_t	*bo;
+	char	 idx[3];
+
+	key[kl++] = (uint8_t)b;
+	for (int k = 0; k < 4; k++)
+		key[kl++] = (uint8_t)(mask >> (8 * k));
+	for (unsigned i = 0; i < TPM_NPCR; i++)
+		if (mask & (1u << i)) {
+			memcpy(key + kl, pb->v[i], ds);
+			kl += ds;
+		}
+	if ((bo = av_memo_get(&claims_memo, 'P', key, kl, NULL, 0)) != NULL)
+		return bo;
+	if ((bo = json_object()) == NULL)
 		return NULL;
+	for (unsigned i = 0; i < TPM_NPCR; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		/* "0".."23": ASCII, no snprintf or key check */
+		idx[0] = i < 10 ? (char)('0' + i) : (char)('0' + i / 10);
+		idx[1] = i < 10 ? '\0' : (char)('0' + i % 10);
+		idx[2] = '\0';
+		if (json_object_set_new_nocheck(bo, idx,
+		    av_json_hex(pb->v[i], ds)) != 0) {
+			json_decref(bo);	/* incomplete: not shared */
+			return NULL;
+		}
 	}
+	av_memo_put(&claims_memo, 'P', key, kl, NULL, 0, bo);
+	return bo;
+}
+
+/* {"sha256": [0, 1, ...], ...} of a PCR selection (new reference). */
+static json_t *
+selection_json(const TPML_PCR_SELECTION *sel)
+{
+	uint8_t	 key[1 + TPM2_NUM_PCR_BANKS * (3 + TPM2_PCR_SELECT_MAX)];
+	size_t	 kl = 0;
+	json_t	*s;
+	bool	 ok = true;
+
+	if (sel->count > TPM2_NUM_PCR_BANKS)	/* tpm_attest_parse() checks */
+		return NULL;
+	key[kl++] = (uint8_t)sel->count;
+	for (uint32_t i = 0; i < sel->count; i++) {
+		const TPMS_PCR_SELECTION *ps = &sel->pcrSelections[i];
+
+		if (ps->sizeofSelect > TPM2_PCR_SELECT_MAX)
+			return NULL;
+		key[kl++] = (uint8_t)(ps->hash >> 8);
+		key[kl++] = (uint8_t)ps->hash;
+		key[kl++] = ps->sizeofSelect;
+		memcpy(key + kl, ps->pcrSelect, ps->sizeofSelect);
+		kl += ps->sizeofSelect;
+	}
+	if ((s = av_memo_get(&claims_memo, 'S', key, kl, NULL, 0)) != NULL)
+		return s;
+	if ((s = json_object()) == NULL)
+		return NULL;
 	for (uint32_t i = 0; i < sel->count; i++) {
 		const TPMS_PCR_SELECTION *ps = &sel->pcrSelections[i];
 		int	 b = tpm_bank_from_alg(ps->hash);
@@ -1145,35 +1297,85 @@ quote_json(const struct tpm_quote *q)
 
 		if (b < 0)
 			continue;
-		if ((l = json_object_get(s, tpm_bank_name(b))) == NULL) {
-			l = json_array();
-			json_object_set_new(s, tpm_bank_name(b), l);
-		}
-		for (unsigned j = 0; j < ps->sizeofSelect; j++)
+		if ((l = json_object_get(s, tpm_bank_name(b))) == NULL &&
+		    json_object_set_new_nocheck(s, tpm_bank_name(b),
+		    l = json_array()) != 0)
+			ok = false;
+		for (unsigned j = 0; ok && j < ps->sizeofSelect; j++)
 			for (unsigned k = 0; k < 8; k++)
-				if (ps->pcrSelect[j] & (1u << k))
-					json_array_append_new(l,
-					    json_integer(j * 8 + k));
+				if ((ps->pcrSelect[j] & (1u << k)) &&
+				    json_array_append_new(l,
+				    json_integer(j * 8 + k)) != 0)
+					ok = false;
 	}
-	snprintf(fw, sizeof(fw), "0x%016llx",
-	    (unsigned long long)a->firmwareVersion);
-	json_object_set_new(o, "sig_scheme", json_string(scheme_name(q)));
-	json_object_set_new(o, "pcr_selection", s);
-	json_object_set_new(o, "pcr_digest",
+	if (!ok) {
+		json_decref(s);		/* incomplete: not shared */
+		return NULL;
+	}
+	av_memo_put(&claims_memo, 'S', key, kl, NULL, 0, s);
+	return s;
+}
+
+/* The values of the first quote repeated at the top level (borrowed). */
+struct quote_top {
+	json_t	*clock, *reset_count, *restart_count, *safe, *fw, *extra;
+};
+
+/* "0x" and 16 lower-case hex digits, as "0x%016llx" prints them. */
+static json_t *
+fw_json(uint64_t v)
+{
+	static const char	 dig[] = "0123456789abcdef";
+	char			 fw[18];
+
+	fw[0] = '0';
+	fw[1] = 'x';
+	for (int i = 0; i < 16; i++)
+		fw[2 + i] = dig[(v >> (60 - 4 * i)) & 0xf];
+	return json_stringn_nocheck(fw, sizeof(fw));
+}
+
+/*
+ * Claims of one quote.  Literal keys go in without jansson's UTF-8 check
+ * (a quote's claims are some 40 values, built per verification).
+ */
+static json_t *
+quote_json(const struct tpm_quote *q, struct quote_top *top)
+{
+	const TPMS_ATTEST		*a = q->attest;
+	json_t				*o;
+
+	memset(top, 0, sizeof(*top));
+	if ((o = json_object()) == NULL)
+		return NULL;
+	top->extra = av_json_hex(a->extraData.buffer, a->extraData.size);
+	top->clock = json_integer((json_int_t)a->clockInfo.clock);
+	top->reset_count = json_integer(a->clockInfo.resetCount);
+	top->restart_count = json_integer(a->clockInfo.restartCount);
+	top->safe = json_boolean(a->clockInfo.safe);
+	top->fw = fw_json(a->firmwareVersion);
+	json_object_set_new_nocheck(o, "sig_scheme",
+	    json_string_nocheck(scheme_name(q)));
+	json_object_set_new_nocheck(o, "pcr_selection",
+	    selection_json(&a->attested.quote.pcrSelect));
+	json_object_set_new_nocheck(o, "pcr_digest",
 	    av_json_hex(a->attested.quote.pcrDigest.buffer,
 	    a->attested.quote.pcrDigest.size));
-	json_object_set_new(o, "extra_data",
-	    av_json_hex(a->extraData.buffer, a->extraData.size));
-	json_object_set_new(o, "qualified_signer",
+	json_object_set_nocheck(o, "extra_data", top->extra);
+	json_object_set_new_nocheck(o, "qualified_signer",
 	    av_json_hex(a->qualifiedSigner.name, a->qualifiedSigner.size));
-	json_object_set_new(o, "clock",
-	    json_integer((json_int_t)a->clockInfo.clock));
-	json_object_set_new(o, "reset_count",
-	    json_integer(a->clockInfo.resetCount));
-	json_object_set_new(o, "restart_count",
-	    json_integer(a->clockInfo.restartCount));
-	json_object_set_new(o, "safe", json_boolean(a->clockInfo.safe));
-	json_object_set_new(o, "firmware_version", json_string(fw));
+	json_object_set_nocheck(o, "clock", top->clock);
+	json_object_set_nocheck(o, "reset_count", top->reset_count);
+	json_object_set_nocheck(o, "restart_count", top->restart_count);
+	json_object_set_nocheck(o, "safe", top->safe);
+	json_object_set_nocheck(o, "firmware_version", top->fw);
+	/* o holds the references; top borrows them */
+	json_decref(top->extra);
+	json_decref(top->clock);
+	json_decref(top->reset_count);
+	json_decref(top->restart_count);
+	json_decref(top->safe);
+	json_decref(top->fw);
 	return o;
 }
 
@@ -1181,50 +1383,51 @@ static json_t *
 ak_json(const struct tpm_ev *ev)
 {
 	json_t	*o, *t, *c;
-	char	 kind[32];
 
 	if ((o = json_object()) == NULL || (t = json_array()) == NULL) {
 		json_decref(o);
 		return NULL;
 	}
-	if (EVP_PKEY_is_a(ev->ak, "RSA"))
-		snprintf(kind, sizeof(kind), "RSA-%d", EVP_PKEY_get_bits(ev->ak));
-	else
-		snprintf(kind, sizeof(kind), "EC-P%d", EVP_PKEY_get_bits(ev->ak));
-	json_object_set_new(o, "type", json_string(kind));
-	json_object_set_new(o, "spki_sha256",
+	json_object_set_new_nocheck(o, "type", json_string(ev->ak_type));
+	json_object_set_new_nocheck(o, "spki_sha256",
 	    av_json_hex(ev->ak_spki_sha256, 32));
 	if (ev->ak_name_len > 0)
-		json_object_set_new(o, "name",
+		json_object_set_new_nocheck(o, "name",
 		    av_json_hex(ev->ak_name, ev->ak_name_len));
 	if (ev->has_tpmt)
-		json_object_set_new(o, "restricted",
+		json_object_set_new_nocheck(o, "restricted",
 		    json_boolean(restricted_signer(&ev->ak_pub)));
 	if (ev->trust & TPM_TRUST_CERT)
-		json_array_append_new(t, json_string("certificate"));
+		json_array_append_new(t, json_string_nocheck("certificate"));
 	if (ev->trust & TPM_TRUST_HCL)
-		json_array_append_new(t, json_string("hcl"));
+		json_array_append_new(t, json_string_nocheck("hcl"));
 	if (ev->trust & TPM_TRUST_ENROLLED)
-		json_array_append_new(t, json_string("enrolled"));
-	json_object_set_new(o, "trust", t);
+		json_array_append_new(t, json_string_nocheck("enrolled"));
+	json_object_set_new_nocheck(o, "trust", t);
 	if ((ev->trust & TPM_TRUST_CERT) && ev->ak_chain != NULL &&
 	    (c = json_object()) != NULL) {
 		X509 *leaf = sk_X509_value(ev->ak_chain, 0);
 
-		json_object_set_new(c, "subject",
+		json_object_set_new_nocheck(c, "subject",
 		    av_json_x509_name(X509_get_subject_name(leaf)));
-		json_object_set_new(c, "issuer",
+		json_object_set_new_nocheck(c, "issuer",
 		    av_json_x509_name(X509_get_issuer_name(leaf)));
-		json_object_set_new(o, "certificate", c);
+		json_object_set_new_nocheck(o, "certificate", c);
 	}
 	return o;
 }
 
+/*
+ * Claims of TPM evidence verified by tpm_quotes_verify() (docs/platforms/
+ * tpm.md): the quotes, the first quote's clock and firmware at the top,
+ * the quoted PCR values, the AK, the verified event log's claims and the
+ * hardware report's claims (Azure).  New object, or NULL on ENOMEM.
+ */
 json_t *
 tpm_claims_json(const struct tpm_ev *ev)
 {
-	json_t	*o, *qs = NULL, *pcrs = NULL, *q0;
-	char	 idx[4];
+	struct quote_top	 top = { 0 };
+	json_t			*o, *qs = NULL, *pcrs = NULL;
 
 	if ((o = json_object()) == NULL || (qs = json_array()) == NULL ||
 	    (pcrs = json_object()) == NULL) {
@@ -1232,43 +1435,36 @@ tpm_claims_json(const struct tpm_ev *ev)
 		json_decref(qs);
 		return NULL;
 	}
-	json_object_set_new(o, "format", json_string(ev->form));
-	for (size_t i = 0; i < ev->nquotes; i++)
-		json_array_append_new(qs, quote_json(&ev->q[i]));
-	/* clockInfo and firmwareVersion of the first quote, at top level */
-	if ((q0 = json_array_get(qs, 0)) != NULL) {
-		static const char *const keys[] = { "clock", "reset_count",
-		    "restart_count", "safe", "firmware_version", "extra_data",
-		    NULL };
+	json_object_set_new_nocheck(o, "format", json_string(ev->form));
+	for (size_t i = 0; i < ev->nquotes; i++) {
+		struct quote_top t;
 
-		for (int k = 0; keys[k] != NULL; k++)
-			json_object_set(o, keys[k],
-			    json_object_get(q0, keys[k]));
+		json_array_append_new(qs, quote_json(&ev->q[i], &t));
+		if (i == 0)
+			top = t;
 	}
-	json_object_set_new(o, "quotes", qs);
+	/* clockInfo and firmwareVersion of the first quote, at top level */
+	if (json_array_get(qs, 0) != NULL) {
+		json_object_set_nocheck(o, "clock", top.clock);
+		json_object_set_nocheck(o, "reset_count", top.reset_count);
+		json_object_set_nocheck(o, "restart_count", top.restart_count);
+		json_object_set_nocheck(o, "safe", top.safe);
+		json_object_set_nocheck(o, "firmware_version", top.fw);
+		json_object_set_nocheck(o, "extra_data", top.extra);
+	}
+	json_object_set_new_nocheck(o, "quotes", qs);
 	/* only the PCR values a verified quote covers */
 	for (int b = 0; b < TPM_NBANKS; b++) {
-		const struct tpm_pcr_bank	*pb = &ev->pcrs.b[b];
-		json_t				*bo;
+		const struct tpm_pcr_bank *pb = &ev->pcrs.b[b];
 
-		if (pb->quoted == 0 || (bo = json_object()) == NULL)
-			continue;
-		for (unsigned i = 0; i < TPM_NPCR; i++) {
-			if (!(pb->quoted & (1u << i)))
-				continue;
-			/* "0".."23": ASCII, no snprintf or key check */
-			idx[0] = i < 10 ? (char)('0' + i) : (char)('0' + i / 10);
-			idx[1] = i < 10 ? '\0' : (char)('0' + i % 10);
-			idx[2] = '\0';
-			json_object_set_new_nocheck(bo, idx,
-			    av_json_hex(pb->v[i], tpm_bank_size(b)));
-		}
-		json_object_set_new(pcrs, tpm_bank_name(b), bo);
+		if (pb->quoted != 0)
+			json_object_set_new_nocheck(pcrs, tpm_bank_name(b),
+			    bank_json(pb, b, pb->quoted));
 	}
-	json_object_set_new(o, "pcrs", pcrs);
-	json_object_set_new(o, "ak", ak_json(ev));
+	json_object_set_new_nocheck(o, "pcrs", pcrs);
+	json_object_set_new_nocheck(o, "ak", ak_json(ev));
 	if (ev->log != NULL && ev->log_replayed)
-		json_object_set_new(o, "event_log",
+		json_object_set_new_nocheck(o, "event_log",
 		    tpm_evlog_claims(ev->log, ev->log_verified));
 	if (ev->hw_claims != NULL && ev->hw_platform != NULL)
 		json_object_set(o, ev->hw_platform, ev->hw_claims);
@@ -1314,15 +1510,16 @@ tpm_pol_free(struct tpm_pol *p)
 static int
 pcr_index(const char *k)
 {
-	size_t	n = strlen(k);
-	int	v;
+	int	v = 0;
+	size_t	n;
 
-	if (n == 0 || n > 2 || (n == 2 && k[0] == '0'))
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (k[i] < '0' || k[i] > '9')
+	for (n = 0; k[n] != '\0'; n++) {
+		if (n == 2 || k[n] < '0' || k[n] > '9')
 			return -1;
-	v = atoi(k);
+		v = v * 10 + (k[n] - '0');
+	}
+	if (n == 0 || (n == 2 && k[0] == '0'))
+		return -1;
 	return v < TPM_NPCR ? v : -1;
 }
 
@@ -1710,6 +1907,83 @@ all_hex(const char *s, size_t n)
 }
 
 /*
+ * Base64 symbol values (standard and URL alphabets, as av_b64_decode()
+ * takes both) with bit 6 set; 0 for anything else.
+ */
+static const uint8_t b64tab[256] = {
+	['A'] = 0x40, ['B'] = 0x41, ['C'] = 0x42, ['D'] = 0x43, ['E'] = 0x44,
+	['F'] = 0x45, ['G'] = 0x46, ['H'] = 0x47, ['I'] = 0x48, ['J'] = 0x49,
+	['K'] = 0x4a, ['L'] = 0x4b, ['M'] = 0x4c, ['N'] = 0x4d, ['O'] = 0x4e,
+	['P'] = 0x4f, ['Q'] = 0x50, ['R'] = 0x51, ['S'] = 0x52, ['T'] = 0x53,
+	['U'] = 0x54, ['V'] = 0x55, ['W'] = 0x56, ['X'] = 0x57, ['Y'] = 0x58,
+	['Z'] = 0x59,
+	['a'] = 0x5a, ['b'] = 0x5b, ['c'] = 0x5c, ['d'] = 0x5d, ['e'] = 0x5e,
+	['f'] = 0x5f, ['g'] = 0x60, ['h'] = 0x61, ['i'] = 0x62, ['j'] = 0x63,
+	['k'] = 0x64, ['l'] = 0x65, ['m'] = 0x66, ['n'] = 0x67, ['o'] = 0x68,
+	['p'] = 0x69, ['q'] = 0x6a, ['r'] = 0x6b, ['s'] = 0x6c, ['t'] = 0x6d,
+	['u'] = 0x6e, ['v'] = 0x6f, ['w'] = 0x70, ['x'] = 0x71, ['y'] = 0x72,
+	['z'] = 0x73,
+	['0'] = 0x74, ['1'] = 0x75, ['2'] = 0x76, ['3'] = 0x77, ['4'] = 0x78,
+	['5'] = 0x79, ['6'] = 0x7a, ['7'] = 0x7b, ['8'] = 0x7c, ['9'] = 0x7d,
+	['+'] = 0x7e, ['-'] = 0x7e, ['/'] = 0x7f, ['_'] = 0x7f,
+};
+
+/*
+ * av_b64_decode() (src/core/codec.c) with its symbols looked up in a
+ * table: the same input is accepted and gives the same bytes (a
+ * differential test in tests/unit/test_tpm.c holds the two together).
+ * Its chain of range tests per symbol mispredicts on the random-looking
+ * text of a fresh quote signature, and cost about 2 us per RSA quote.
+ * White space is skipped; '=' only at the end, at most two, completing
+ * a group of four; the spare bits of the last symbol must be zero.
+ * Returns 0 and *out (caller frees), or -1.
+ */
+int
+tpm_b64_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen)
+{
+	uint8_t		*buf;
+	size_t		 o = 0, npad = 0, nsym = 0;
+	uint32_t	 acc = 0;
+	int		 bits = 0;
+
+	if ((buf = malloc(slen / 4 * 3 + 3)) == NULL)
+		return -1;
+	for (size_t i = 0; i < slen; i++) {
+		int		c = (unsigned char)s[i];
+		unsigned	v = b64tab[c];
+
+		if (v == 0) {
+			if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+				continue;
+			if (c != '=')
+				goto bad;
+			npad++;
+			continue;
+		}
+		if (npad > 0)
+			goto bad;
+		nsym++;
+		acc = acc << 6 | (v & 0x3f);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* a lone trailing symbol, bad padding, or non-zero spare bits */
+	if (nsym % 4 == 1 || npad > 2 || (npad > 0 && (nsym + npad) % 4 != 0) ||
+	    acc != 0)
+		goto bad;
+	*out = buf;
+	*outlen = o;
+	return 0;
+ bad:
+	free(buf);
+	return -1;
+}
+
+/*
  * Bytes of a JSON value: a hex string (when hex_ok and it is all hex),
  * a base64/base64url string, or an array of integers 0..255 (Trustee's
  * serde byte arrays).  At most max bytes.  Returns 0 and *out (caller
@@ -1753,7 +2027,7 @@ tpm_json_bytes(const json_t *v, bool hex_ok, size_t max, uint8_t **out,
 	if (hex_ok && all_hex(s, n)) {
 		if (av_hex_decode(s, n, out, len) != 0)
 			return -1;
-	} else if (av_b64_decode(s, n, out, len) != 0)
+	} else if (tpm_b64_decode(s, n, out, len) != 0)
 		return -1;
 	if (*len > max) {
 		free(*out);
@@ -1766,6 +2040,66 @@ tpm_json_bytes(const json_t *v, bool hex_ok, size_t max, uint8_t **out,
 }
 
 /* ---- the "tpm" backend: envelopes -------------------------------------- */
+
+/* A hex digit's value with bit 4 set; 0 for any other character. */
+static const uint8_t hexval[256] = {
+	['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13, ['4'] = 0x14,
+	['5'] = 0x15, ['6'] = 0x16, ['7'] = 0x17, ['8'] = 0x18, ['9'] = 0x19,
+	['a'] = 0x1a, ['b'] = 0x1b, ['c'] = 0x1c, ['d'] = 0x1d, ['e'] = 0x1e,
+	['f'] = 0x1f,
+	['A'] = 0x1a, ['B'] = 0x1b, ['C'] = 0x1c, ['D'] = 0x1d, ['E'] = 0x1e,
+	['F'] = 0x1f,
+};
+
+/*
+ * n bytes from 2n hex digits at s into out, by table, without branching
+ * per digit or allocating (24 PCR values per bank and quote): a digit
+ * becomes its value, anything else 0x10, which taints bad.  Returns 0,
+ * or -1 if a character is not a hex digit (out is then partly written).
+ */
+static int
+hex_fixed(const char *s, uint8_t *out, size_t n)
+{
+	unsigned	bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned hi = hexval[(unsigned char)s[2 * i]] ^ 0x10;
+		unsigned lo = hexval[(unsigned char)s[2 * i + 1]] ^ 0x10;
+
+		bad |= hi | lo;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (bad & 0x10) ? -1 : 0;
+}
+
+/*
+ * One PCR value from a JSON hex string into bank b, index i.  Errors as
+ * av_hex_decode() + tpm_pcr_set() give them: not a string, an odd
+ * length or a non-hex character is "not hex", a wrong length after that
+ * is the length error.
+ */
+static int
+pcr_from_hex(struct tpm_pcrs *pcrs, int b, int i, const json_t *v,
+    struct av_err *e)
+{
+	uint8_t		 d[TPM_MAX_DIGEST];
+	const char	*s = json_string_value(v);
+	size_t		 n = json_string_length(v);
+
+	if (s == NULL || n % 2 != 0)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: PCR value is not hex");
+	if (n / 2 != tpm_bank_size(b)) {
+		for (size_t k = 0; k < n; k++)
+			if (hexval[(unsigned char)s[k]] == 0)
+				return AV_FAIL(e, AV_E_MALFORMED,
+				    "tpm: PCR value is not hex");
+		return AV_FAIL(e, AV_E_MALFORMED,
+		    "tpm: PCR value length differs from its bank's digest");
+	}
+	if (hex_fixed(s, d, n / 2) != 0)
+		return AV_FAIL(e, AV_E_MALFORMED, "tpm: PCR value is not hex");
+	return tpm_pcr_set(pcrs, b, (unsigned)i, d, n / 2, e);
+}
 
 /*
  * PCR values: {"sha256": {"0": "<hex>", ...}, ...} (our form), or an
@@ -1811,14 +2145,7 @@ tpm_pcrs_from_json(struct tpm_pcrs *pcrs, const json_t *v, struct av_err *e)
 			if ((i = pcr_index(ik)) < 0)
 				return AV_FAIL(e, AV_E_MALFORMED,
 				    "tpm: PCR index must be 0 to 23");
-			if (!json_is_string(iv) ||
-			    av_hex_decode(json_string_value(iv),
-			    json_string_length(iv), &d, &dl) != 0)
-				return AV_FAIL(e, AV_E_MALFORMED,
-				    "tpm: PCR value is not hex");
-			rc = tpm_pcr_set(pcrs, b, (unsigned)i, d, dl, e);
-			free(d);
-			if (rc != 0)
+			if (pcr_from_hex(pcrs, b, i, iv, e) != 0)
 				return -1;
 		}
 	}
@@ -1860,23 +2187,30 @@ load_chain(struct tpm_ev *ev, const json_t *v, struct av_err *e)
 	return 0;
 }
 
-/* The AK from "ak_pub"/"ak_public": PEM text, or base64 of a binary form. */
+/*
+ * The AK from "ak_pub"/"ak_public": PEM text, or base64 of a binary form
+ * (an AK seen before is found by its text, without decoding it).
+ */
 static int
 load_ak(struct tpm_ev *ev, const json_t *v, struct av_err *e)
 {
-	uint8_t	*d;
-	size_t	 dl;
-	int	 rc;
+	const char	*s = json_string_value(v);
+	size_t		 n = json_string_length(v);
+	uint8_t		*d;
+	size_t		 dl;
+	int		 rc;
 
-	if (json_is_string(v) && strncmp(json_string_value(v),
-	    "-----BEGIN ", 11) == 0)
-		return tpm_ak_parse(ev, (const uint8_t *)json_string_value(v),
-		    json_string_length(v), e);
+	if (s != NULL && strncmp(s, "-----BEGIN ", 11) == 0)
+		return tpm_ak_parse(ev, (const uint8_t *)s, n, e);
+	if (s != NULL && (rc = ak_recall(ev, 'T', s, n, e)) != 0)
+		return rc > 0 ? 0 : -1;
 	if (tpm_json_bytes(v, false, 64 * 1024, &d, &dl) != 0)
 		return AV_FAIL(e, AV_E_MALFORMED,
 		    "tpm: AK public key must be PEM or base64");
 	rc = tpm_ak_parse(ev, d, dl, e);
 	free(d);
+	if (rc == 0 && s != NULL)
+		ak_remember(ev, 'T', s, n);
 	return rc;
 }
 

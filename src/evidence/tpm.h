@@ -113,6 +113,12 @@ struct tpm_ev {
 	const char	*hw_platform;	/* "sev-snp" / "tdx" */
 	void		*hw;		/* Azure: hardware backend's parse */
 	const struct av_backend *hw_backend; /* borrowed */
+
+	/* Set with ak by tpm_ak_set_pkey() / tpm_ak_parse(). */
+	char		 ak_type[16];	/* "RSA-2048", "EC-P256", ... */
+	bool		 ak_rsa;	/* RSA (else EC) */
+	size_t		 ak_size;	/* EVP_PKEY_get_size(): RSA signature
+					   length */
 };
 
 /* ---- tpm.c: building blocks shared by every TPM form ---------------- */
@@ -197,6 +203,13 @@ AV_MUST_USE int	 tpm_evlog_check(struct tpm_ev *, struct av_err *e);
  */
 AV_MUST_USE int	 tpm_json_bytes(const json_t *, bool hex_ok, size_t max,
 		    uint8_t **out, size_t *len);
+/*
+ * Base64 or base64url text (white space skipped) to bytes, exactly as
+ * av_b64_decode() (include/av/codec.h) decodes it, by table.  Returns 0
+ * and *out (caller frees), or -1.
+ */
+AV_MUST_USE int	 tpm_b64_decode(const char *s, size_t slen, uint8_t **out,
+		    size_t *outlen);
 /*
  * PCR values from JSON: {"sha256": {"0": "<hex>"}, ...} or an array of
  * hex SHA-256 values for PCR 0, 1, ...  Returns 0, or -1 with e set.
