@@ -391,6 +391,18 @@ static redisContext	**idle;		/* pool_max slots */
 static size_t		 nidle, nopen;	/* idle, idle + in use */
 static int64_t		 down_until_ms;	/* monotonic; fail fast before */
 
+/* Why a call on c failed (errno err), for the log. */
+static void
+ctx_error(const redisContext *c, int err, const char *what, char *why,
+    size_t wlen)
+{
+	if (err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT)
+		snprintf(why, wlen, "%s: no reply within %u ms", what,
+		    timeout_ms);
+	else
+		snprintf(why, wlen, "%s: %s", what, c->errstr);
+}
+
 static void
 set_up(bool up, const char *why)
 {
@@ -464,9 +476,13 @@ r_connect(char *why, size_t wlen)
 		r = NULL;
 	}
 	/* A server that wants AUTH answers NOAUTH here: a failed connect. */
-	r = redisCommand(c, "PING");
-	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-		snprintf(why, wlen, "PING: %s", r ? r->str : c->errstr);
+	errno = 0;
+	if ((r = redisCommand(c, "PING")) == NULL) {
+		ctx_error(c, errno, "PING", why, wlen);
+		goto fail;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(why, wlen, "PING: %s", r->str);
 		goto fail;
 	}
 	freeReplyObject(r);
@@ -584,10 +600,10 @@ r_exec(int argc, const char **argv, const size_t *argl)
 			set_up(true, NULL);
 			return r;
 		}
-		snprintf(why, sizeof(why), "%s", c->errstr);
+		ctx_error(c, err, argv[0], why, sizeof(why));
 		pool_put(c, true);
 		if (!reused || tries++ > 0 || err == EAGAIN ||
-		    err == ETIMEDOUT)
+		    err == EWOULDBLOCK || err == ETIMEDOUT)
 			break;
 	}
 	set_up(false, why);

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -126,11 +127,16 @@ class Redis:
         except OSError:
             return ""
 
+    def signal(self, sig):
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+
     def stop(self):
         """SIGTERM our own pid (SIGKILL if it lingers)."""
         if self.proc is None:
             return
         if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)  # in case it is stopped
             self.proc.terminate()
             try:
                 self.proc.wait(10)
@@ -304,6 +310,33 @@ def outage(t, a, b, nitro, redis):
     t.eq((st, err_code(r)), (409, "nonce_used"), "Redis back: reuse 409")
     t.check('"event":"nonce_store_up"' in b.log_text(),
             "Redis back: recovery logged")
+
+    # Redis hangs (SIGSTOP of our own redis-server): calls time out after
+    # --nonce-store-timeout-ms (300) and answer 503; SIGCONT recovers.
+    redis.signal(signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        st, r = a.json("POST", "/v1/challenge")
+        took = time.time() - t0
+        t.eq((st, err_code(r)), (503, "nonce_store_unavailable"),
+             "Redis hung: challenge 503")
+        t.check(took < 5, "Redis hung: answered within the timeout",
+                "%.2f s" % took)
+        st, r = b.json("GET", "/readyz")
+        t.eq(st, 503, "Redis hung: B not ready")
+    finally:
+        redis.signal(signal.SIGCONT)
+    t.check("no reply within 300 ms" in a.log_text(),
+            "Redis hung: the timeout is logged")
+    for name, d in (("A", a), ("B", b)):
+        ok = wait_for(lambda: d.json("GET", "/readyz")[0] == 200)
+        t.check(ok, "Redis resumed: %s ready again" % name)
+    st, ch = b.json("POST", "/v1/challenge")
+    doc = nitro.doc("--nonce", H.unb64url(ch["nonce"]).hex())
+    st, r = a.json("POST", "/v1/attest",
+                   H.attest_body(doc, "e2e-nonce", nonce=ch["nonce"]))
+    t.eq((st, r.get("status")), (200, "affirming"),
+         "Redis resumed: challenge at B -> attest at A")
 
 
 def check_config(t, tmp, pdir, nitro, port, pwfile):
