@@ -258,6 +258,38 @@ def shared_nonces(t, a, b, c, nitro, redis, prefix):
             "redis: no outstanding gauge (not known per replica)")
 
 
+def load(t, a, b, nitro):
+    """A short bounded load over loopback: 4 clients, each challenge at
+    one replica and the attest at the other; zero errors."""
+    per, errors, lock = 12, [], threading.Lock()
+    docs = []
+    for _ in range(4 * per):
+        st, ch = a.json("POST", "/v1/challenge") if len(docs) % 2 else \
+            b.json("POST", "/v1/challenge")
+        if st != 201:
+            errors.append(("challenge", st))
+            continue
+        docs.append((ch["nonce"], nitro.doc(
+            "--nonce", H.unb64url(ch["nonce"]).hex()), len(docs) % 2))
+
+    def client(k):
+        for nonce, doc, issued_at_a in docs[k::4]:
+            d = b if issued_at_a else a
+            st, r = d.json("POST", "/v1/attest",
+                           H.attest_body(doc, "e2e-nonce", nonce=nonce))
+            if (st, r.get("status")) != (200, "affirming"):
+                with lock:
+                    errors.append((st, r))
+
+    th = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join()
+    t.eq(errors, [], "load: %d cross-replica attests, zero errors" %
+         len(docs))
+
+
 def outage(t, a, b, nitro, redis):
     st, ch = a.json("POST", "/v1/challenge")
     t.eq(st, 201, "challenge before the outage")
@@ -440,6 +472,7 @@ def main():
                                             "--nonce-store-password-file",
                                             pwfile], name="C") as c:
                 shared_nonces(t, a, b, c, nitro, redis, prefix)
+                load(t, a, b, nitro)
                 outage(t, a, b, nitro, redis)
                 # A replica without the password: not ready, 503.
                 with H.Daemon(tmp, common, name="nopass") as d:
