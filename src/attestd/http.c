@@ -932,6 +932,10 @@ avd_h_readyz(struct avd_req *rq)
 	if (c == NULL || c->signer == NULL)
 		return avd_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "not_ready", "configuration not loaded");
+	if (!avd_nonce_ready())		/* noncestore.c: Redis answers */
+		return avd_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "nonce_store_unavailable", "the nonce store cannot be "
+		    "reached");
 	return avd_reply_json(rq, MHD_HTTP_OK, json_pack("{sssIsIss}",
 	    "status", "ready", "generation", (json_int_t)c->generation,
 	    "policies", (json_int_t)av_policy_set_count(c->policies),
