@@ -1056,6 +1056,31 @@ restricted_signer(const TPMT_PUBLIC *p)
 	    !(p->objectAttributes & TPMA_OBJECT_DECRYPT);
 }
 
+/*
+ * Part 1 s.16: an object's qualified name is H_nameAlg(parent's
+ * qualified name || Name), prefixed with its nameAlg, the object's own.
+ * Without the parent's qualified name that is all that can be checked
+ * against the AK: each quote's qualifiedSigner is nameAlg || a digest of
+ * nameAlg's size.  (Names of the AK's parents are not in the evidence.)
+ */
+static bool
+qsigner_alg_ok(const struct tpm_ev *ev)
+{
+	int b = tpm_bank_from_alg(ev->ak_pub.nameAlg);
+
+	if (b < 0)
+		return false;
+	for (size_t i = 0; i < ev->nquotes; i++) {
+		const TPM2B_NAME *qn = &ev->q[i].attest->qualifiedSigner;
+
+		if (qn->size != 2 + tpm_bank_size(b) ||
+		    qn->name[0] != (uint8_t)(ev->ak_pub.nameAlg >> 8) ||
+		    qn->name[1] != (uint8_t)ev->ak_pub.nameAlg)
+			return false;
+	}
+	return true;
+}
+
 int
 tpm_ak_trust(struct tpm_ev *ev, const struct av_ctx *ctx,
     const struct tpm_pol *pol, struct av_err *e)
@@ -1068,6 +1093,9 @@ tpm_ak_trust(struct tpm_ev *ev, const struct av_ctx *ctx,
 	if (ev->has_tpmt && !restricted_signer(&ev->ak_pub))
 		return AV_FAIL(e, AV_E_AK_UNTRUSTED,
 		    "tpm: AK is not a restricted signing key");
+	if (ev->has_tpmt && !qsigner_alg_ok(ev))
+		return AV_FAIL(e, AV_E_AK_UNTRUSTED, "tpm: the quote's "
+		    "qualifiedSigner is not a name of the AK's name algorithm");
 	if (ev->ak_chain != NULL && sk_X509_num(ev->ak_chain) > 0) {
 		leaf = sk_X509_value(ev->ak_chain, 0);
 		if (EVP_PKEY_eq(X509_get0_pubkey(leaf), ev->ak) != 1) {
@@ -1494,6 +1522,7 @@ tpm_pol_free(struct tpm_pol *p)
 		for (int i = 0; i < TPM_NPCR; i++)
 			av_hexlist_cleanup(&p->pcr[b][i]);
 	av_hexlist_cleanup(&p->enrolled);
+	av_hexlist_cleanup(&p->qsigners);
 	av_hexlist_cleanup(&p->boot_apps);
 	for (size_t i = 0; i < p->ncmd_exact; i++)
 		free(p->cmd_exact[i]);
@@ -1596,6 +1625,38 @@ compile_trust(const json_t *v, const char *path, bool hw, unsigned *out,
 	return 0;
 }
 
+/*
+ * Qualified names (Part 1 s.16): nameAlg (2 bytes) then a digest of that
+ * algorithm, as the "qualified_signer" claim shows them; all of one
+ * algorithm (an av_hexlist holds values of one length).
+ */
+static int
+compile_qsigners(const json_t *v, const char *path, struct av_hexlist *out,
+    struct av_policy_err *perr)
+{
+	int b;
+
+	if (av_pol_hexlist(v, path, 0, out, perr) != 0)
+		return -1;
+	for (size_t i = 0; i < out->n; i++) {
+		b = out->len < 2 ? -1 :
+		    tpm_bank_from_alg((uint16_t)(out->v[i][0] << 8 |
+		    out->v[i][1]));
+		if (b < 0 || out->len != 2 + tpm_bank_size(b)) {
+			char sub[256];
+
+			if (json_is_array(v))
+				subpath(sub, sizeof(sub), "%s[%zu]", path, i);
+			else
+				subpath(sub, sizeof(sub), "%s", path);
+			return av_policy_errf(perr, sub, "a qualified name "
+			    "is a hash algorithm (000b: SHA-256, ...) and a "
+			    "digest of it: 22, 34, 50 or 66 bytes");
+		}
+	}
+	return 0;
+}
+
 static int
 compile_strings(const json_t *v, const char *path, char ***out, size_t *nout,
     struct av_policy_err *perr)
@@ -1664,7 +1725,8 @@ tpm_pol_compile(const json_t *sec, const char *path, const char *hw,
     struct tpm_pol **out, struct av_policy_err *perr)
 {
 	const char *keys[] = { "pcrs", "ak_trust", "enrolled_aks",
-	    "secure_boot", "boot_apps", "kernel_cmdline", hw, NULL };
+	    "qualified_signers", "secure_boot", "boot_apps", "kernel_cmdline",
+	    hw, NULL };
 	struct tpm_pol	*p;
 	const char	*k;
 	json_t		*v;
@@ -1687,6 +1749,9 @@ tpm_pol_compile(const json_t *sec, const char *path, const char *hw,
 				goto bad;
 		} else if (strcmp(k, "enrolled_aks") == 0) {
 			if (av_pol_hexlist(v, sub, 32, &p->enrolled, perr) != 0)
+				goto bad;
+		} else if (strcmp(k, "qualified_signers") == 0) {
+			if (compile_qsigners(v, sub, &p->qsigners, perr) != 0)
 				goto bad;
 		} else if (strcmp(k, "secure_boot") == 0) {
 			if (av_pol_bool(v, sub, &b, perr) != 0)
@@ -1845,6 +1910,35 @@ appraise_events(const struct tpm_ev *ev, const struct tpm_pol *p,
 	tpm_boot_facts_cleanup(&f);
 }
 
+/*
+ * qualifiedSigner (Part 2 s.10.12.12), signed with the quote, is the
+ * AK's qualified name: H(parent's qualified name || AK Name), so it
+ * pins the AK and where it sits in the key hierarchy.  Every quote's
+ * must be one the policy lists (docs/platforms/tpm.md: ak_untrusted).
+ */
+static void
+appraise_qsigners(const struct tpm_ev *ev, const struct tpm_pol *p,
+    struct av_submod *sm)
+{
+	char claim[40];
+
+	if (p->qsigners.n == 0)
+		return;
+	for (size_t i = 0; i < ev->nquotes; i++) {
+		const TPM2B_NAME *qn = &ev->q[i].attest->qualifiedSigner;
+
+		if (av_hexlist_contains(&p->qsigners, qn->name, qn->size))
+			continue;
+		snprintf(claim, sizeof(claim), "quotes.%zu.qualified_signer",
+		    i);
+		av_submod_reason(sm, AV_E_AK_UNTRUSTED,
+		    AV_STATUS_CONTRAINDICATED, claim,
+		    av_hexlist_json(&p->qsigners),
+		    av_json_hex(qn->name, qn->size), "tpm: the quote's "
+		    "qualifiedSigner is not one the policy lists");
+	}
+}
+
 void
 tpm_appraise_ev(const struct tpm_ev *ev, const struct tpm_pol *p,
     const struct av_ctx *ctx, struct av_submod *sm)
@@ -1888,6 +1982,7 @@ tpm_appraise_ev(const struct tpm_ev *ev, const struct tpm_pol *p,
 		    trust_json(p->ak_trust), trust_json(ev->trust),
 		    "tpm: the AK is not trusted by a path the policy "
 		    "requires");
+	appraise_qsigners(ev, p, sm);
 	appraise_events(ev, p, sm);
 }
 

@@ -234,6 +234,9 @@ struct tpm_pol {
 	struct av_hexlist	 pcr[TPM_NBANKS][TPM_NPCR];
 	unsigned		 ak_trust;	/* any of; 0: any established */
 	struct av_hexlist	 enrolled;	/* SHA-256 of DER SPKI */
+	struct av_hexlist	 qsigners;	/* qualified names (TPM2B_NAME
+						   bytes) a quote may carry;
+						   none: not checked */
 	int			 secure_boot;	/* -1 unset, 0/1 required */
 	bool			 has_boot_apps;
 	struct av_hexlist	 boot_apps;	/* allowed EFI app digests */

@@ -7,6 +7,7 @@
  * the fuzz seeds in evidence/tpm/.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,7 +167,33 @@ struct q {
 	const char		*chain_pem;	/* ak_cert_chain */
 	const uint8_t		*evlog;
 	size_t			 evlog_len;
+	const uint8_t		*qsigner;	/* qualifiedSigner (TPM2B_NAME
+						   bytes), NULL: the signer's */
+	size_t			 qsigner_len;
 };
+
+/*
+ * msg (TPMS_ATTEST from avt_tpm_attest: magic, type, then qualifiedSigner
+ * as TPM2B_NAME) with qualifiedSigner replaced by name[0..n).  Frees msg.
+ */
+static uint8_t *
+with_qsigner(uint8_t *msg, size_t *ml, const uint8_t *name, size_t n)
+{
+	size_t	 old = (size_t)msg[6] << 8 | msg[7];
+	size_t	 nl = *ml - old + n;
+	uint8_t	*m = malloc(nl);
+
+	assert_non_null(m);
+	assert_true(*ml >= 8 + old);
+	memcpy(m, msg, 6);
+	m[6] = (uint8_t)(n >> 8);
+	m[7] = (uint8_t)n;
+	memcpy(m + 8, name, n);
+	memcpy(m + 8 + n, msg + 8 + old, *ml - 8 - old);
+	free(msg);
+	*ml = nl;
+	return m;
+}
 
 /* A request item {"type":"tpm","data",...} for q. */
 static json_t *
@@ -189,6 +216,8 @@ item(struct q *q)
 		q->spec.sel[AVT_SHA256] = ALL24;
 	msg = avt_tpm_attest(&q->spec, q->pcrs ? q->pcrs : &F->pcrs, &ml);
 	assert_non_null(msg);
+	if (q->qsigner != NULL)
+		msg = with_qsigner(msg, &ml, q->qsigner, q->qsigner_len);
 	sig = avt_tpm_sign(q->key, q->sig, q->hash, msg, ml, &sl);
 	assert_non_null(sig);
 	json_object_set_new(it, "type", json_string("tpm"));
@@ -1461,6 +1490,401 @@ t_policy_errors(void **state)
 	bad_policy(json_pack("{s:{}}", "kernel_cmdline"),
 	    "evidence.tpm.kernel_cmdline");
 	bad_policy(json_pack("{s:{}}", "sev-snp"), "evidence.tpm.sev-snp");
+	/* qualified names: nameAlg || digest of its size, hex, one length */
+	bad_policy(json_pack("{s:[s]}", "qualified_signers", "000b00"),
+	    "evidence.tpm.qualified_signers[0]");
+	bad_policy(json_pack("{s:[s]}", "qualified_signers", "00ff"
+	    "000000000000000000000000000000000000000000000000000000000000"
+	    "0000"), "evidence.tpm.qualified_signers[0]");
+	bad_policy(json_pack("{s:s}", "qualified_signers", "000b"
+	    "000000000000000000000000000000000000000000000000000000000000"
+	    "00zz"), "evidence.tpm.qualified_signers");
+	bad_policy(json_pack("{s:[]}", "qualified_signers"),
+	    "evidence.tpm.qualified_signers");
+	bad_policy(json_pack("{s:[s, s]}", "qualified_signers", "000b"
+	    "000000000000000000000000000000000000000000000000000000000000"
+	    "0000", "0004" "0000000000000000000000000000000000000000"),
+	    "evidence.tpm.qualified_signers[1]");
+}
+
+/* ---- qualifiedSigner ----------------------------------------------------- */
+
+/* A qualified name: nameAlg SHA-256 and 32 bytes of v. */
+static void
+qname(uint8_t out[34], uint8_t v)
+{
+	out[0] = 0x00;
+	out[1] = 0x0b;
+	memset(out + 2, v, 32);
+}
+
+/* A policy enrolling key and listing the qualified names given. */
+static struct av_policy *
+qsigner_policy(EVP_PKEY *key, const uint8_t (*names)[34], size_t n)
+{
+	json_t	*sec = enrolled(key), *l = json_array();
+	char	*h;
+
+	for (size_t i = 0; i < n; i++) {
+		h = hex(names[i], 34);
+		json_array_append_new(l, json_string(h));
+		free(h);
+	}
+	json_object_set_new(sec, "qualified_signers", l);
+	return policy(sec);
+}
+
+static void
+t_qualified_signer(void **state)
+{
+	uint8_t			 names[2][34], mine[34];
+	struct q		 q = { .key = F->rsa, .sig = AVT_RSASSA };
+	struct av_policy	*pol;
+	struct av_result	*r;
+	const json_t		*rs;
+	char			*h;
+
+	(void)state;
+	qname(mine, 0x5a);		/* what the test signer puts there */
+	qname(names[0], 0x11);
+	qname(names[1], 0x5a);
+	/* listed (second of two): affirming, the claim shows it */
+	pol = qsigner_policy(F->rsa, names, 2);
+	r = run(item(&q), pol);
+	expect(r, AV_STATUS_AFFIRMING, NULL);
+	h = hex(mine, 34);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    claim(r, "quotes", NULL), 0), "qualified_signer")), h);
+	free(h);
+	av_result_free(r);
+	av_policy_free(pol);
+	/* not listed: contraindicated, ak_untrusted, expected and actual */
+	pol = qsigner_policy(F->rsa, names, 1);
+	r = run(item(&q), pol);
+	expect(r, AV_STATUS_CONTRAINDICATED, "ak_untrusted");
+	assert_int_equal(json_array_size(r->submods[0].reasons), 1);
+	rs = json_array_get(r->submods[0].reasons, 0);
+	assert_string_equal(json_string_value(json_object_get(rs, "claim")),
+	    "quotes.0.qualified_signer");
+	h = hex(names[0], 34);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(
+	    rs, "expected"), 0)), h);
+	free(h);
+	h = hex(mine, 34);
+	assert_string_equal(json_string_value(json_object_get(rs, "actual")),
+	    h);
+	free(h);
+	/* an AK the policy does not recognise: instance unrecognised */
+	assert_int_equal(r->submods[0].tv[AV_TV_INSTANCE], AV_AR_UNRECOGNIZED);
+	av_result_free(r);
+	/* a quote carrying the listed name passes the same policy */
+	q = (struct q){ .key = F->rsa, .sig = AVT_RSASSA,
+	    .qsigner = names[0], .qsigner_len = 34 };
+	r = run(item(&q), pol);
+	expect(r, AV_STATUS_AFFIRMING, NULL);
+	av_result_free(r);
+	av_policy_free(pol);
+	/* absent from the policy: not checked, any name passes */
+	pol = policy(enrolled(F->rsa));
+	q = (struct q){ .key = F->rsa, .sig = AVT_RSASSA,
+	    .qsigner = names[0], .qsigner_len = 34 };
+	r = run(item(&q), pol);
+	expect(r, AV_STATUS_AFFIRMING, NULL);
+	av_result_free(r);
+	av_policy_free(pol);
+}
+
+/*
+ * With the AK's TPMT_PUBLIC known, a qualifiedSigner that is not a name
+ * of the AK's nameAlg (SHA-256 here) cannot come from that AK: fatal.
+ */
+static void
+t_qualified_signer_alg(void **state)
+{
+	static const uint8_t	 sha1name[22] = { 0x00, 0x04 };
+	static const uint8_t	 shortname[10] = { 0x00, 0x0b };
+	static const uint8_t	 handle[4] = { 0x40, 0x00, 0x00, 0x01 };
+	struct av_policy	*pol = policy(enrolled(F->rsa));
+	struct q		 q = { .key = F->rsa, .sig = AVT_RSASSA };
+	struct av_result	*r;
+
+	(void)state;
+	q.qsigner = sha1name;
+	q.qsigner_len = sizeof(sha1name);
+	r = run(item(&q), pol);
+	expect(r, AV_STATUS_CONTRAINDICATED, "ak_untrusted");
+	assert_int_equal(json_array_size(r->submods[0].reasons), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    r->submods[0].reasons, 0), "message")), "tpm: the quote's "
+	    "qualifiedSigner is not a name of the AK's name algorithm");
+	av_result_free(r);
+	q = (struct q){ .key = F->rsa, .sig = AVT_RSASSA,
+	    .qsigner = shortname, .qsigner_len = sizeof(shortname) };
+	r = run(item(&q), pol);
+	expect(r, AV_STATUS_CONTRAINDICATED, "ak_untrusted");
+	av_result_free(r);
+	q = (struct q){ .key = F->rsa, .sig = AVT_RSASSA,
+	    .qsigner = handle, .qsigner_len = sizeof(handle) };
+	r = run(item(&q), pol);
+	expect(r, AV_STATUS_CONTRAINDICATED, "ak_untrusted");
+	av_result_free(r);
+	/* an AK as PEM (no TPMT_PUBLIC): nothing to compare with */
+	q = (struct q){ .key = F->rsa, .sig = AVT_RSASSA, .ak_pem = true,
+	    .qsigner = sha1name, .qsigner_len = sizeof(sha1name) };
+	r = run(item(&q), pol);
+	expect(r, AV_STATUS_AFFIRMING, NULL);
+	av_result_free(r);
+	av_policy_free(pol);
+}
+
+/* ---- per-quote fast paths ------------------------------------------------ */
+
+/* A small deterministic generator (xorshift64*). */
+static uint64_t
+rnd(uint64_t *st)
+{
+	*st ^= *st >> 12;
+	*st ^= *st << 25;
+	*st ^= *st >> 27;
+	return *st * 2685821657736338717ULL;
+}
+
+/*
+ * tpm_b64_decode() accepts exactly what av_b64_decode() accepts and
+ * gives the same bytes: both alphabets, padding, white space, spare
+ * bits, stray characters, over random strings and over encodings.
+ */
+static void
+t_b64_differential(void **state)
+{
+	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789+/-_====  \n\r\t*.\x80\xff";
+	uint64_t	 st = 0x9e3779b97f4a7c15ULL;
+	char		 s[64];
+	uint8_t		 raw[48], *a, *b;
+	size_t		 al, bl, naccept = 0;
+
+	(void)state;
+	for (int k = 0; k < 200000; k++) {
+		size_t n = rnd(&st) % 24;
+		int ra, rb;
+
+		if (k % 2 == 0) {
+			for (size_t i = 0; i < n; i++)
+				s[i] = alpha[rnd(&st) % (sizeof(alpha) - 1)];
+		} else {
+			/* an encoding, perhaps mangled at one place */
+			size_t m = rnd(&st) % sizeof(raw);
+			char *e;
+
+			for (size_t i = 0; i < m; i++)
+				raw[i] = (uint8_t)rnd(&st);
+			e = (k % 4 == 1) ? av_b64_encode(raw, m) :
+			    av_b64url_encode(raw, m);
+			assert_non_null(e);
+			n = strlen(e);
+			memcpy(s, e, n);
+			free(e);
+			if (n > 0 && k % 8 == 3)
+				s[rnd(&st) % n] = alpha[rnd(&st) %
+				    (sizeof(alpha) - 1)];
+		}
+		ra = av_b64_decode(s, n, &a, &al);
+		rb = tpm_b64_decode(s, n, &b, &bl);
+		if (ra != rb)
+			fail_msg("\"%.*s\": av_b64_decode %d, tpm_b64_decode "
+			    "%d", (int)n, s, ra, rb);
+		if (ra == 0) {
+			assert_int_equal(al, bl);
+			assert_memory_equal(a, b, al);
+			free(a);
+			free(b);
+			naccept++;
+		}
+	}
+	assert_true(naccept > 50000);
+}
+
+/* PCR values in the request: the exact reason for each kind of bad hex. */
+static void
+t_pcr_hex(void **state)
+{
+	static const struct {
+		const char	*v;
+		const char	*why;
+	} cases[] = {
+		{ "0", "tpm: PCR value is not hex" },
+		{ "00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",
+		    "tpm: PCR value is not hex" },
+		{ "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeXf",
+		    "tpm: PCR value is not hex" },
+		{ "zz", "tpm: PCR value is not hex" },
+		{ "0011", "tpm: PCR value length differs from its bank's "
+		    "digest" },
+		{ "", "tpm: PCR value length differs from its bank's digest" },
+	};
+	struct q		 q = { .key = F->rsa, .sig = AVT_RSASSA };
+	struct av_policy	*pol = policy(enrolled(F->rsa));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t			*it = item(&q);
+		struct av_result	*r;
+		const json_t		*rs;
+
+		json_object_set_new(json_object_get(json_object_get(it, "pcrs"),
+		    "sha256"), "7", json_string(cases[i].v));
+		r = run(it, pol);
+		expect(r, AV_STATUS_CONTRAINDICATED, "evidence_malformed");
+		rs = json_array_get(r->submods[0].reasons, 0);
+		assert_string_equal(json_string_value(json_object_get(rs,
+		    "message")), cases[i].why);
+		av_result_free(r);
+	}
+	/* upper-case hex is hex */
+	{
+		json_t			*it = item(&q);
+		struct av_result	*r;
+		char			*h = hex(F->pcrs.v[AVT_SHA256][7], 32);
+
+		for (char *c = h; *c != '\0'; c++)
+			if (*c >= 'a' && *c <= 'f')
+				*c = (char)(*c - 'a' + 'A');
+		json_object_set_new(json_object_get(json_object_get(it, "pcrs"),
+		    "sha256"), "7", json_string(h));
+		free(h);
+		r = run(it, pol);
+		expect(r, AV_STATUS_AFFIRMING, NULL);
+		av_result_free(r);
+	}
+	av_policy_free(pol);
+}
+
+struct dumper {
+	const struct av_policy	*pol;
+	json_t			*items[4];	/* borrowed */
+	char			*want[4];	/* borrowed */
+	int			 bad;
+};
+
+/* Verify and serialise the items' claims again and again. */
+static void *
+dump_loop(void *arg)
+{
+	struct dumper *d = arg;
+
+	for (int k = 0; k < 300; k++) {
+		struct av_request	*req = NULL;
+		struct av_result	*res = NULL;
+		struct av_err		 e = { 0 };
+		struct av_env		 env = { .now = T0, .trust = F->trust };
+		json_t			*body;
+		char			*s, *n = b64(F->nonce, sizeof(F->nonce));
+
+		body = json_pack("{s:[O], s:s}", "evidence", d->items[k % 4],
+		    "nonce", n);
+		free(n);
+		if (av_request_from_json(body, &req, &e) != 0 ||
+		    av_verify_request(&env, req, d->pol, &res, &e) != 0) {
+			__atomic_add_fetch(&d->bad, 1, __ATOMIC_RELAXED);
+			json_decref(body);
+			av_request_free(req);
+			continue;
+		}
+		s = json_dumps(res->submods[0].claims, JSON_COMPACT);
+		if (s == NULL || strcmp(s, d->want[k % 4]) != 0)
+			__atomic_add_fetch(&d->bad, 1, __ATOMIC_RELAXED);
+		free(s);
+		av_result_free(res);
+		av_request_free(req);
+		json_decref(body);
+	}
+	return NULL;
+}
+
+/*
+ * The PCR value and selection claims are shared between quotes of the
+ * same PCRs (tpm.c: built once, never changed): two quotes with other
+ * nonces share them; other PCR values get their own; and claims read
+ * and serialised on several threads at once stay what they were.
+ */
+static void
+t_shared_claims(void **state)
+{
+	struct avt_pcrs		 other = F->pcrs;
+	uint8_t			 n2[32];
+	struct q		 q1 = { .key = F->rsa, .sig = AVT_RSASSA };
+	struct q		 q2 = { .key = F->rsa, .sig = AVT_RSASSA };
+	struct q		 q3 = { .key = F->rsa, .sig = AVT_RSASSA,
+				     .pcrs = &other };
+	struct av_policy	*pol = policy(enrolled(F->rsa));
+	struct av_result	*r1, *r2, *r3;
+	struct dumper		 d = { .pol = pol };
+	pthread_t		 th[4];
+	char			*h;
+
+	(void)state;
+	memset(n2, 0x77, sizeof(n2));
+	q2.spec.nonce = n2;
+	q2.spec.nonce_len = sizeof(n2);
+	memset(other.v[AVT_SHA256][3], 0xee, 32);
+	r1 = run(item(&q1), pol);
+	r2 = run_nonce(item(&q2), pol, n2, sizeof(n2), NULL, 0);
+	r3 = run(item(&q3), pol);
+	expect(r1, AV_STATUS_AFFIRMING, NULL);
+	expect(r2, AV_STATUS_AFFIRMING, NULL);
+	expect(r3, AV_STATUS_AFFIRMING, NULL);
+	assert_ptr_equal(claim(r1, "pcrs", "sha256", NULL),
+	    claim(r2, "pcrs", "sha256", NULL));
+	assert_ptr_equal(json_object_get(json_array_get(claim(r1, "quotes",
+	    NULL), 0), "pcr_selection"), json_object_get(json_array_get(
+	    claim(r2, "quotes", NULL), 0), "pcr_selection"));
+	assert_ptr_not_equal(claim(r1, "pcrs", "sha256", NULL),
+	    claim(r3, "pcrs", "sha256", NULL));
+	assert_false(json_equal(claim(r1, "extra_data", NULL),
+	    claim(r2, "extra_data", NULL)));
+	h = hex(other.v[AVT_SHA256][3], 32);
+	assert_string_equal(json_string_value(claim(r3, "pcrs", "sha256", "3",
+	    NULL)), h);
+	free(h);
+	h = hex(F->pcrs.v[AVT_SHA256][3], 32);
+	assert_string_equal(json_string_value(claim(r1, "pcrs", "sha256", "3",
+	    NULL)), h);
+	free(h);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(
+	    json_array_get(claim(r1, "quotes", NULL), 0), "pcr_selection"),
+	    "sha256")), 24);
+	av_result_free(r2);
+	av_result_free(r3);
+	/* four threads, four quotes (two PCR sets), claims as serialised */
+	for (int i = 0; i < 4; i++) {
+		struct q qq = { .key = F->rsa, .sig = AVT_RSASSA,
+		    .pcrs = (i % 2) ? &other : NULL };
+
+		d.items[i] = item(&qq);
+	}
+	for (int i = 0; i < 4; i++) {
+		struct av_result *r = run(json_incref(d.items[i]), pol);
+
+		d.want[i] = json_dumps(r->submods[0].claims, JSON_COMPACT);
+		assert_non_null(d.want[i]);
+		av_result_free(r);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, dump_loop, &d),
+		    0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(d.bad, 0);
+	/* nothing leaked or freed early: the first result still reads */
+	assert_int_equal(json_object_size(claim(r1, "pcrs", "sha256", NULL)),
+	    24);
+	av_result_free(r1);
+	for (int i = 0; i < 4; i++) {
+		json_decref(d.items[i]);
+		free(d.want[i]);
+	}
+	av_policy_free(pol);
 }
 
 /* ---- seeds -------------------------------------------------------------- */
@@ -1550,6 +1974,11 @@ main(void)
 		cmocka_unit_test(t_gce),
 		cmocka_unit_test(t_regen_gce_seed),
 		cmocka_unit_test(t_policy_errors),
+		cmocka_unit_test(t_qualified_signer),
+		cmocka_unit_test(t_qualified_signer_alg),
+		cmocka_unit_test(t_b64_differential),
+		cmocka_unit_test(t_pcr_hex),
+		cmocka_unit_test(t_shared_claims),
 		cmocka_unit_test(t_seeds),
 	};
 
