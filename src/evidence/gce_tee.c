@@ -67,6 +67,8 @@ copy_exact(const ProtobufCBinaryData *d, uint8_t *dst, size_t n)
 {
 	struct av_reader r;
 
+	if (n == 0)		/* an empty field may have no data pointer */
+		return d->len == 0;
 	av_reader_init(&r, d->data, d->len);
 	return av_read_copy(&r, dst, n) && r.left == 0;
 }
@@ -84,6 +86,8 @@ w_bytes(struct wcur *w, const ProtobufCBinaryData *d, size_t n)
 
 	if (n > w->cap - w->off)
 		return false;
+	if (n == 0)		/* an empty field may have no data pointer */
+		return d->len == 0;
 	av_reader_init(&r, d->data, d->len);
 	if (!av_read_copy(&r, w->p + w->off, n) || r.left != 0)
 		return false;
