@@ -1210,6 +1210,55 @@ t_snp_malformed(void **state)
 	}
 }
 
+/*
+ * Both members of the tee_attestation oneof, or one twice: protobuf's
+ * rule (the last one on the wire wins, as in Go), nothing leaks.
+ */
+static void
+t_oneof(void **state)
+{
+	struct spec		 snp = { .tee = TEE_SNP }, tdx = { .tee = TEE_TDX };
+	struct spec		 none = { .tee = TEE_NONE };
+	struct av_result	*r;
+	uint8_t			*a, *b, *base, *d;
+	size_t			 an, bn, basen;
+
+	(void)state;
+	a = attestation(&snp, &an);
+	b = attestation(&tdx, &bn);
+	base = attestation(&none, &basen);
+	/* SNP attestation, then the TDX field appended */
+	d = malloc(an + bn - basen);
+	assert_non_null(d);
+	memcpy(d, a, an);
+	memcpy(d + an, b + basen, bn - basen);
+	r = run_bytes(d, an + bn - basen, F->nonce, sizeof(F->nonce), NULL,
+	    0, NULL);
+	/* no TDX collateral in a raw request: its warnings, verified */
+	expect(r, AV_STATUS_WARNING, "collateral_missing");
+	assert_string_equal(json_string_value(claim(r, "tee", "type")), "tdx");
+	assert_true(json_is_true(claim(r, "tee", "verified")));
+	av_result_free(r);
+	/* the SNP field twice */
+	memcpy(d, a, an);
+	d = realloc(d, an + an - basen);
+	assert_non_null(d);
+	memcpy(d + an, a + basen, an - basen);
+	r = run_bytes(d, an + an - basen, F->nonce, sizeof(F->nonce), NULL,
+	    0, NULL);
+	/* the same message twice merges into itself */
+	expect(r, AV_STATUS_WARNING, "no_reference_values");
+	assert_int_equal(json_array_size(r->submods[0].reasons), 1);
+	assert_string_equal(json_string_value(claim(r, "tee", "type")),
+	    "sev-snp");
+	assert_true(json_is_true(claim(r, "tee", "verified")));
+	av_result_free(r);
+	free(d);
+	free(a);
+	free(b);
+	free(base);
+}
+
 /* Policy keys of gce-tpm: refused values. */
 static void
 t_policy_errors(void **state)
@@ -1294,6 +1343,7 @@ main(void)
 		cmocka_unit_test(t_tdx_bad),
 		cmocka_unit_test(t_tdx_malformed),
 		cmocka_unit_test(t_snp_malformed),
+		cmocka_unit_test(t_oneof),
 		cmocka_unit_test(t_policy_errors),
 		cmocka_unit_test(t_snp_chain),
 		cmocka_unit_test(t_regen_seeds),
