@@ -60,8 +60,9 @@ struct avd_opts {
 	uint64_t	 max_conns;		/* connections in total */
 	uint64_t	 max_conns_per_ip;	/* connections per client address */
 	uint64_t	 conn_timeout_s;	/* idle connection timeout */
-	uint64_t	 threads;		/* HTTP threads; 0: cores */
-	uint64_t	 workers;		/* verification threads; 0: cores */
+	char		*thread_model;		/* "per-connection" or "pool" */
+	uint64_t	 threads;		/* pool: HTTP threads; 0: cores */
+	uint64_t	 workers;		/* verifications at once; 0: cores */
 	uint64_t	 max_queue;		/* verifications waiting (503) */
 	uint64_t	 verdict_ttl_s;		/* exp = iat + this */
 	uint64_t	 nonce_ttl_s;		/* challenge lifetime */
@@ -223,6 +224,11 @@ struct avd_req;
 int	avd_http_start(const struct avd_opts *o);
 /* Stop accepting, wait up to timeout_s for in-flight requests, stop. */
 void	avd_http_stop(int64_t timeout_s);
+/*
+ * Attest requests verifying now and waiting for a place, and open
+ * connections (for /metrics).
+ */
+void	avd_http_load(size_t *running, size_t *waiting, size_t *conns);
 
 /* Reply helpers for handlers: each queues a response (body stolen). */
 int	avd_reply_json(struct avd_req *, unsigned status, json_t *body);

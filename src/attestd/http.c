@@ -1,9 +1,11 @@
 /*
- * attestd - the HTTP front end on libmicrohttpd: one internal polling
- * thread per core (thread pool) for I/O, a pool of verification workers
- * that suspended attest requests are handed to, routing, bounded request
- * bodies, JSON replies and errors, the access log and the drain on
- * shutdown (docs/api.md, docs/architecture.md s.5).
+ * attestd - the HTTP front end on libmicrohttpd: by default a thread per
+ * connection that runs POST /v1/attest itself once a counting gate (one
+ * place per verification thread) lets it in; or (--thread-model pool) a
+ * pool of I/O threads that suspend attest requests and hand them to
+ * verification workers.  Routing, bounded request bodies, JSON replies
+ * and errors, the access log and the drain on shutdown (docs/api.md,
+ * docs/architecture.md s.5).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +35,26 @@ static struct MHD_Daemon	*mhd;
 static int			 listen_fd = -1;
 static atomic_long		 inflight;
 static char			*tls_cert_pem, *tls_key_pem;
+static bool			 per_connection;	/* thread model */
+
+/*
+ * Stack of libmicrohttpd's threads (one per connection by default).
+ * Measured (resident pages of the thread's stack, docs/architecture.md
+ * s.5): a warm Nitro verdict touches 16 KiB, a composite of 16 items
+ * 24 KiB, a request body nested 2040 levels deep (jansson refuses
+ * deeper) 170 KiB; 1 MiB is six times that.  Sanitizers make frames
+ * several times larger.  Untouched stack pages cost address space only.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define AVD_THREAD_STACK	(8u << 20)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AVD_THREAD_STACK	(8u << 20)
+#endif
+#endif
+#ifndef AVD_THREAD_STACK
+#define AVD_THREAD_STACK	(1u << 20)
+#endif
 
 const struct avd_opts		*avd_options;
 
@@ -387,7 +409,104 @@ body_append(struct avd_req *rq, const char *p, size_t n)
 	return true;
 }
 
-/* ---- verification workers ------------------------------------------ */
+/* ---- the verification gate (thread per connection) -------------------- */
+
+/*
+ * At most gate_size attest handlers run at once, whatever the number of
+ * connections; the others wait in arrival order (tickets), at most
+ * gate_max_wait of them (503 beyond).  gate_stop (set when the drain
+ * times out) sends the waiting ones away with a 503, so no connection
+ * thread is left blocked when libmicrohttpd joins them.
+ */
+static pthread_mutex_t	 gate_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 gate_cv = PTHREAD_COND_INITIALIZER;
+static size_t		 gate_size, gate_busy, gate_max_wait;
+static uint64_t		 gate_head, gate_tail;	/* tickets admitted, issued */
+static bool		 gate_stop;
+
+enum gate_res { GATE_IN, GATE_FULL, GATE_STOPPED };
+
+static enum gate_res
+gate_enter(void)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&gate_mtx);
+	if (gate_stop) {
+		pthread_mutex_unlock(&gate_mtx);
+		return GATE_STOPPED;
+	}
+	if (gate_head == gate_tail && gate_busy < gate_size) {
+		/* nobody waiting and a free place: the common case */
+		gate_head++;
+		gate_tail++;
+		gate_busy++;
+		pthread_mutex_unlock(&gate_mtx);
+		return GATE_IN;
+	}
+	if (gate_tail - gate_head >= gate_max_wait) {
+		pthread_mutex_unlock(&gate_mtx);
+		return GATE_FULL;
+	}
+	t = gate_tail++;
+	while (!gate_stop && (t != gate_head || gate_busy >= gate_size))
+		pthread_cond_wait(&gate_cv, &gate_mtx);
+	if (gate_stop) {
+		/* t stays unadmitted; nobody is admitted any more */
+		pthread_mutex_unlock(&gate_mtx);
+		return GATE_STOPPED;
+	}
+	gate_head++;
+	gate_busy++;
+	if (gate_head != gate_tail && gate_busy < gate_size)
+		pthread_cond_broadcast(&gate_cv);	/* the next ticket */
+	pthread_mutex_unlock(&gate_mtx);
+	return GATE_IN;
+}
+
+static void
+gate_leave(void)
+{
+	pthread_mutex_lock(&gate_mtx);
+	gate_busy--;
+	if (gate_head != gate_tail)
+		pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mtx);
+}
+
+/* Let nobody in any more; wake the waiting (they answer 503). */
+static void
+gate_close(void)
+{
+	pthread_mutex_lock(&gate_mtx);
+	gate_stop = true;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mtx);
+}
+
+/* Run the attest handler on this connection's thread, through the gate. */
+static enum MHD_Result
+run_gated(struct avd_req *rq)
+{
+	int ret;
+
+	switch (gate_enter()) {
+	case GATE_FULL:
+		return avd_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "overloaded", "too many verifications waiting; retry later");
+	case GATE_STOPPED:
+		return avd_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "shutting_down", "the server is shutting down");
+	case GATE_IN:
+	default:
+		break;
+	}
+	ret = rq->handler(rq);
+	gate_leave();
+	return ret == MHD_YES ? MHD_YES : MHD_NO;
+}
+
+/* ---- verification workers (thread model "pool") ------------------------- */
 
 static pthread_mutex_t	 wq_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 wq_cv = PTHREAD_COND_INITIALIZER;
@@ -497,6 +616,32 @@ submit(struct avd_req *rq)
 	return MHD_YES;
 }
 
+/*
+ * Attest requests verifying now and waiting for a place (the gate, or
+ * the worker queue), and open connections, for /metrics.
+ */
+void
+avd_http_load(size_t *running, size_t *waiting, size_t *conns)
+{
+	const union MHD_DaemonInfo *di;
+
+	*conns = 0;
+	if (mhd != NULL && (di = MHD_get_daemon_info(mhd,
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS)) != NULL)
+		*conns = di->num_connections;
+	if (per_connection) {
+		pthread_mutex_lock(&gate_mtx);
+		*running = gate_busy;
+		*waiting = (size_t)(gate_tail - gate_head);
+		pthread_mutex_unlock(&gate_mtx);
+	} else {
+		pthread_mutex_lock(&wq_mtx);
+		*running = wq_busy;
+		*waiting = wq_n;
+		pthread_mutex_unlock(&wq_mtx);
+	}
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -544,8 +689,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return avd_reply_error(rq, MHD_HTTP_CONTENT_TOO_LARGE,
 		    "body_too_large",
 		    "request body exceeds the configured limit");
-	if (rq->handler == avd_h_attest && nworkers > 0)
-		return submit(rq);
+	if (rq->handler == avd_h_attest) {
+		if (per_connection)
+			return run_gated(rq);
+		if (nworkers > 0)
+			return submit(rq);
+	}
 	return rq->handler(rq);
 }
 
@@ -783,9 +932,13 @@ avd_http_start(const struct avd_opts *o)
 	unsigned		 flags, port = 0, threads;
 	int			 family = AF_INET, i = 0;
 	bool			 loopback = true;
-	char			 pbuf[16], tbuf[16], wbuf[16];
+	char			 pbuf[16], tbuf[16], wbuf[24];
+	size_t			 nverify;
 
 	avd_options = o;
+	per_connection = o->thread_model == NULL ||
+	    strcmp(o->thread_model, "pool") != 0;
+	nverify = o->workers ? (size_t)o->workers : ncores();
 	if ((listen_fd = open_listener(o->listen, &family, &port,
 	    &loopback)) == -1)
 		return -1;
@@ -795,7 +948,11 @@ avd_http_start(const struct avd_opts *o)
 		    "attestd behind a TLS proxy", NULL);
 	threads = o->threads ? (unsigned)o->threads : ncores();
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
+	    MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+	if (per_connection)
+		flags |= MHD_USE_THREAD_PER_CONNECTION;
+	else
+		flags |= MHD_ALLOW_SUSPEND_RESUME;
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (o->tls_cert != NULL) {
@@ -830,13 +987,23 @@ avd_http_start(const struct avd_opts *o)
 		opts[i++] = (struct MHD_OptionItem){
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		    (intptr_t)o->max_conns_per_ip, NULL };
-	if (threads > 1)
+	if (threads > 1 && !per_connection)
 		opts[i++] = (struct MHD_OptionItem){
 		    MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL };
+	opts[i++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_STACK_SIZE,
+	    (intptr_t)AVD_THREAD_STACK, NULL };
 	opts[i++] = (struct MHD_OptionItem){ MHD_OPTION_SIGPIPE_HANDLED_BY_APP,
 	    1, NULL };
 	opts[i] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+	/* Before the first request can arrive. */
+	pthread_mutex_lock(&gate_mtx);
+	gate_size = nverify;
+	gate_max_wait = o->max_queue ? (size_t)o->max_queue : 1;
+	gate_head = gate_tail = 0;
+	gate_busy = 0;
+	gate_stop = false;
+	pthread_mutex_unlock(&gate_mtx);
 	/* The logger must come first to catch every message. */
 	mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
@@ -846,7 +1013,7 @@ avd_http_start(const struct avd_opts *o)
 		    NULL);
 		goto fail;
 	}
-	if (workers_start(o->workers ? (size_t)o->workers : ncores(),
+	if (!per_connection && workers_start(nverify,
 	    o->max_queue ? (size_t)o->max_queue : 1) == -1) {
 		av_log(AV_LOG_ERROR, "workers_start_failed", NULL);
 		MHD_stop_daemon(mhd);
@@ -857,7 +1024,9 @@ avd_http_start(const struct avd_opts *o)
 	snprintf(tbuf, sizeof(tbuf), "%u", threads);
 	if (o->port_file != NULL)
 		write_port_file(o->port_file, port);
-	snprintf(wbuf, sizeof(wbuf), "%zu", nworkers);
+	snprintf(wbuf, sizeof(wbuf), "%zu", nverify);
+	if (per_connection)
+		snprintf(tbuf, sizeof(tbuf), "per-connection");
 	av_log(AV_LOG_INFO, "listening", "listen", o->listen, "port", pbuf,
 	    "scheme", o->tls_cert ? "https" : "http", "threads", tbuf,
 	    "workers", wbuf, NULL);
@@ -893,11 +1062,18 @@ avd_http_stop(int64_t timeout_s)
 	}
 	snprintf(nbuf, sizeof(nbuf), "%ld", n);
 	av_log(AV_LOG_INFO, "drained", "unfinished", nbuf, NULL);
-	/* Suspended connections must be resumed before MHD stops. */
-	workers_wait_idle();
+	/*
+	 * Connection threads waiting at the gate answer 503 and return, so
+	 * that MHD can join them; running verifications finish.  Suspended
+	 * connections (pool) must be resumed before MHD stops.
+	 */
+	gate_close();
+	if (!per_connection)
+		workers_wait_idle();
 	MHD_stop_daemon(mhd);
 	mhd = NULL;
-	workers_stop();
+	if (!per_connection)
+		workers_stop();
 	free(tls_cert_pem);
 	free(tls_key_pem);
 	tls_cert_pem = tls_key_pem = NULL;

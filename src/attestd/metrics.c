@@ -1,7 +1,8 @@
 /*
  * attestd - Prometheus metrics (text exposition format 0.0.4): requests
  * by route and code, verdicts by platform and status, verification
- * latency, chain-cache hits, outstanding nonces, reloads.
+ * latency, verifications running and waiting, chain-cache hits,
+ * outstanding nonces, reloads.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -153,10 +154,12 @@ avd_metrics_render(const struct avd_cfg *c, size_t *len)
 	struct av_chain_stats	cs = { 0, 0 };
 	struct avd_nonce_stats	ns;
 	time_t			now = time(NULL);
+	size_t			running, waiting, conns;
 
 	if ((b.p = malloc(b.cap)) == NULL)
 		return NULL;
 	av_chain_stats_process(&cs);
+	avd_http_load(&running, &waiting, &conns);
 
 	pthread_mutex_lock(&mtx);
 	bprintf(&b, "# HELP attestd_build_info Version of this attestd.\n"
@@ -168,6 +171,18 @@ avd_metrics_render(const struct avd_cfg *c, size_t *len)
 	for (size_t i = 0; i < nreqs; i++)
 		bprintf(&b, "attestd_http_requests_total{route=\"%s\","
 		    "code=\"%u\"} %lu\n", reqs[i].a, reqs[i].code, reqs[i].n);
+	bprintf(&b, "# HELP attestd_http_connections Open HTTP "
+	    "connections.\n"
+	    "# TYPE attestd_http_connections gauge\n"
+	    "attestd_http_connections %zu\n"
+	    "# HELP attestd_verifications_running Attest requests "
+	    "being verified now (at most --workers).\n"
+	    "# TYPE attestd_verifications_running gauge\n"
+	    "attestd_verifications_running %zu\n"
+	    "# HELP attestd_verifications_waiting Attest requests "
+	    "waiting for a place (at most --max-queue).\n"
+	    "# TYPE attestd_verifications_waiting gauge\n"
+	    "attestd_verifications_waiting %zu\n", conns, running, waiting);
 	bprintf(&b, "# HELP attestd_verdicts_total Appraised evidence items "
 	    "by platform and status.\n"
 	    "# TYPE attestd_verdicts_total counter\n");

@@ -90,12 +90,15 @@ static const struct optdef optdefs[] = {
 	  "N", "connections per client address (0: no limit)" },
 	{ "conn_timeout_s", T_UINT, OFF(conn_timeout_s), 3600, "30", "SECONDS",
 	  "idle connection timeout" },
+	{ "thread_model", T_STR, OFF(thread_model), 0, "per-connection",
+	  "MODEL", "per-connection (a thread per connection verifies "
+	  "inline) or pool (I/O threads hand off to workers)" },
 	{ "threads", T_UINT, OFF(threads), 1024, "0", "N",
-	  "HTTP threads (libmicrohttpd pool; 0: number of cores)" },
+	  "HTTP threads of the pool model (0: number of cores)" },
 	{ "workers", T_UINT, OFF(workers), 1024, "0", "N",
-	  "verification threads (0: number of cores)" },
+	  "verifications at once (0: number of cores)" },
 	{ "max_queue", T_UINT, OFF(max_queue), 1000000, "4096", "N",
-	  "verifications waiting for a worker; 503 beyond" },
+	  "verifications waiting for a place; 503 beyond" },
 	{ "verdict_ttl_s", T_UINT, OFF(verdict_ttl_s), 366 * 86400ull, "300",
 	  "SECONDS", "verdict lifetime (exp - iat)" },
 	{ "nonce_ttl_s", T_UINT, OFF(nonce_ttl_s), 86400, "120", "SECONDS",
@@ -487,6 +490,12 @@ avd_opts_load(int argc, char **argv, struct avd_opts *o, bool *check)
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
 		fprintf(stderr, "attestd: --tls-cert and --tls-key go "
 		    "together\n");
+		goto out;
+	}
+	if (strcmp(o->thread_model, "per-connection") != 0 &&
+	    strcmp(o->thread_model, "pool") != 0) {
+		fprintf(stderr, "attestd: --thread-model: expected "
+		    "per-connection or pool\n");
 		goto out;
 	}
 	rc = 0;
