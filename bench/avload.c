@@ -5,9 +5,11 @@
  * and report throughput and latency percentiles as one JSON line.
  *
  *   avload -p PORT [-H HOST] [-c CLIENTS] [-d SECONDS] [-w WARMUP_S]
- *          [-P PATH] [-t CONTENT_TYPE] [-e EXPECT] BODIES
+ *          [-P PATH] [-t CONTENT_TYPE] [-e EXPECT] [-1] BODIES
  *
  * EXPECT: a substring every response body must contain (else an error).
+ * -1: one request per connection ("Connection: close"; the latency then
+ * includes connecting), instead of keep-alive.
  * Loopback only by intent: it does no TLS and no name resolution.
  */
 #include <arpa/inet.h>
@@ -38,6 +40,7 @@ static const char	*ctype = "application/json", *expect;
 static int		 port;
 static double		 t_start, t_measure, t_end;
 static atomic_ulong	 wrapped;
+static bool		 one_shot;	/* -1: a connection per request */
 
 struct client {
 	pthread_t	 th;
@@ -200,7 +203,7 @@ client_main(void *arg)
 			}
 			c->lat[c->nlat++] = t1 - t0;
 		}
-		if (!keep) {
+		if (!keep || one_shot) {
 			close(fd);
 			fd = -1;
 		}
@@ -240,8 +243,9 @@ load_bodies(const char *file)
 				return -1;
 		}
 		int h = snprintf(hdr, sizeof(hdr), "POST %s HTTP/1.1\r\n"
-		    "Host: %s:%d\r\nContent-Type: %s\r\n"
-		    "Content-Length: %zd\r\n\r\n", path, host, port, ctype, n);
+		    "Host: %s:%d\r\nContent-Type: %s\r\n%s"
+		    "Content-Length: %zd\r\n\r\n", path, host, port, ctype,
+		    one_shot ? "Connection: close\r\n" : "", n);
 		struct body *b = &bodies[nbodies++];
 		b->len = (size_t)h + (size_t)n;
 		if ((b->req = malloc(b->len)) == NULL)
@@ -263,7 +267,7 @@ main(int argc, char **argv)
 	unsigned long	 errors = 0, total = 0;
 	int		 nc = 1, ch;
 
-	while ((ch = getopt(argc, argv, "H:p:c:d:w:P:t:e:")) != -1) {
+	while ((ch = getopt(argc, argv, "H:p:c:d:w:P:t:e:1")) != -1) {
 		switch (ch) {
 		case 'H': host = optarg; break;
 		case 'p': port = atoi(optarg); break;
@@ -273,6 +277,7 @@ main(int argc, char **argv)
 		case 'P': path = optarg; break;
 		case 't': ctype = optarg; break;
 		case 'e': expect = optarg; break;
+		case '1': one_shot = true; break;
 		default: goto usage;
 		}
 	}
@@ -321,6 +326,6 @@ main(int argc, char **argv)
  usage:
 	fprintf(stderr, "usage: avload -p PORT [-H HOST] [-c CLIENTS] "
 	    "[-d SECONDS] [-w WARMUP_S] [-P PATH] [-t CONTENT_TYPE] "
-	    "[-e EXPECT] BODIES\n");
+	    "[-e EXPECT] [-1] BODIES\n");
 	return 64;
 }

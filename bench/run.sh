@@ -18,7 +18,9 @@
 # Knobs: AV_BENCH_SECONDS (5 per point), AV_BENCH_CLIENTS ("1 2 8"),
 # AV_BENCH_COLD_DOCS (3000), AV_BENCH_SOAK_SECONDS (0: off; e.g. 300 to
 # watch attestd's RSS under warm load at 2 clients), AV_BUILD_DIR
-# (default build-bench).  Loopback only.
+# (default build-bench), AV_BENCH_ATTESTD_ARGS (extra attestd flags, e.g.
+# "--thread-model pool"), AV_BENCH_ONE_SHOT=1 (a connection per request
+# instead of keep-alive).  Loopback only.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +29,9 @@ secs=${AV_BENCH_SECONDS:-5}
 clients=${AV_BENCH_CLIENTS:-1 2 8}
 cold_docs=${AV_BENCH_COLD_DOCS:-3000}
 soak=${AV_BENCH_SOAK_SECONDS:-0}
+extra=${AV_BENCH_ATTESTD_ARGS:-}
+oneshot=
+[ "${AV_BENCH_ONE_SHOT:-0}" = 1 ] && oneshot=-1
 cores=$(nproc)
 py=/usr/bin/python3
 
@@ -70,7 +75,7 @@ EOF
 "$build/attestd" --listen 127.0.0.1:0 --port-file "$work/port" \
     --state-dir "$work/state" --policies "$work/policies" \
     --trust-dir "$work/pki/trust" --rate-per-ip 0 --max-conns-per-ip 0 \
-    --log-level warn 2>"$work/attestd.log" &
+    --log-level warn $extra 2>"$work/attestd.log" &
 pid=$!
 for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
 port=$(cat "$work/port")
@@ -99,7 +104,7 @@ for scen in warm cold invalid; do
 		m0=$(metric attestd_chain_cache_misses_total)
 		c0=$(cputicks)
 		out=$("$load" -p "$port" -c "$c" -d "$secs" -w 1 -e "$want" \
-		    "$work/$scen.bodies") || true
+		    $oneshot "$work/$scen.bodies") || true
 		c1=$(cputicks)
 		m1=$(metric attestd_chain_cache_misses_total)
 		echo "{\"scenario\": \"nitro-$scen\", \"misses\": $((m1 - m0)), \"cpu_s\": $(((c1 - c0) * 1000 / hz))e-3, \"result\": $out}" \
@@ -125,6 +130,9 @@ if [ "$soak" -gt 0 ]; then
 fi
 
 AV_BENCH_OUT=${AV_BENCH_OUT:-$build/bench-results.json}
+AV_BENCH_COMMIT=$(git -C "$root" describe --always --dirty 2>/dev/null || true)
+export AV_BENCH_COMMIT
+echo "bench: commit $AV_BENCH_COMMIT, attestd args: ${extra:-none}${oneshot:+, a connection per request}"
 $py - "$work" "$cores" "$AV_BENCH_OUT" <<'EOF'
 import json, os, re, sys
 w, cores, outp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -161,7 +169,10 @@ for line in open(os.path.join(w, "results.jsonl")):
         r["scenario"], res["clients"], res["rps"], res["p50_ms"], res["p99_ms"],
         floor, 100 * ratio, 1e3 * cpu_per, 100 * cpu_ratio, res["errors"]))
 doc = {"cores": cores, "openssl": {"p384_verify_s": v384, "p384_sign_s": s384,
-       "p256_verify_s": v256, "p256_sign_s": s256}, "rows": rows}
+       "p256_verify_s": v256, "p256_sign_s": s256}, "rows": rows,
+       "commit": os.environ.get("AV_BENCH_COMMIT", ""),
+       "attestd_args": os.environ.get("AV_BENCH_ATTESTD_ARGS", ""),
+       "one_shot": os.environ.get("AV_BENCH_ONE_SHOT", "0") == "1"}
 rss = os.path.join(w, "rss.txt")
 if os.path.exists(rss):
     kb = [int(x) for x in open(rss).read().split()]
