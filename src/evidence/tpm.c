@@ -892,11 +892,79 @@ quote_sig_verify(const struct tpm_quote *q, const struct tpm_ev *ev,
 }
 
 /*
+ * Digests of PCR values by the values (and the hash): a machine quotes
+ * the same PCR values until it boots something else, so the quote after
+ * the first finds the digest with one compare of the values instead of
+ * hashing them (768 bytes for 24 SHA-256 PCRs).  A value is H(bytes) of
+ * exactly the bytes of its key, so a hit is never a different answer.
+ */
+struct pcr_digest {
+	int		 refs;		/* atomic */
+	unsigned	 len;
+	uint8_t		 d[EVP_MAX_MD_SIZE];
+};
+
+static void *
+pcr_digest_ref(void *p)
+{
+	struct pcr_digest *pd = p;
+
+	__atomic_add_fetch(&pd->refs, 1, __ATOMIC_RELAXED);
+	return pd;
+}
+
+static void
+pcr_digest_unref(void *p)
+{
+	struct pcr_digest *pd = p;
+
+	if (pd != NULL && __atomic_sub_fetch(&pd->refs, 1,
+	    __ATOMIC_ACQ_REL) == 0)
+		free(pd);
+}
+
+static struct av_memo pcr_digest_memo = AV_MEMO_INITIALIZER(pcr_digest_ref,
+    pcr_digest_unref);
+
+/* md(p[0..n)) into out (EVP_MAX_MD_SIZE), through the memo: 0 or -1. */
+static int
+pcr_values_digest(const EVP_MD *md, const uint8_t *p, size_t n,
+    uint8_t *out, unsigned *outlen)
+{
+	struct pcr_digest	*pd;
+	uint8_t			 nid[4];
+	int			 t = EVP_MD_get_type(md), len;
+
+	for (int i = 0; i < 4; i++)
+		nid[i] = (uint8_t)((unsigned)t >> (8 * i));
+	if ((pd = av_memo_get(&pcr_digest_memo, 'D', nid, sizeof(nid), p,
+	    n)) != NULL) {
+		memcpy(out, pd->d, pd->len);
+		*outlen = pd->len;
+		pcr_digest_unref(pd);
+		return 0;
+	}
+	if ((len = EVP_MD_get_size(md)) <= 0 || len > EVP_MAX_MD_SIZE ||
+	    av_digest(md, p, n, out) != 0)
+		return -1;
+	*outlen = (unsigned)len;
+	if ((pd = calloc(1, sizeof(*pd))) != NULL) {
+		pd->refs = 1;
+		pd->len = *outlen;
+		memcpy(pd->d, out, pd->len);
+		av_memo_put(&pcr_digest_memo, 'D', nid, sizeof(nid), p, n, pd);
+		pcr_digest_unref(pd);
+	}
+	return 0;
+}
+
+/*
  * Part 3 s.18.4.1: pcrDigest is the digest, with the signing scheme's
  * hash, of the selected PCR values concatenated in selection order: each
  * TPMS_PCR_SELECTION in turn, PCRs by ascending index within it.  The
  * values are gathered and hashed in one call (av_digest: a prepared
- * digest, no provider fetch per quote).
+ * digest, no provider fetch per quote), or their digest is found in the
+ * memo above.
  */
 static int
 quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
@@ -909,7 +977,8 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 	uint8_t				 stackbuf[TPM_NPCR * TPM_MAX_DIGEST];
 	uint8_t				*buf = stackbuf;
 	size_t				 len = 0, cap = sizeof(stackbuf);
-	int				 glen, rc = -1;
+	unsigned			 glen;
+	int				 rc = -1;
 
 	/* a bank may be selected twice: at most 16 x 24 x 64 bytes */
 	if (sel->count > 1) {
@@ -954,13 +1023,11 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 				covered[b] |= 1u << idx;
 			}
 	}
-	if ((glen = EVP_MD_get_size(md)) <= 0 ||
-	    av_digest(md, buf, len, got) != 0) {
+	if (pcr_values_digest(md, buf, len, got, &glen) != 0) {
 		AV_FAIL(e, AV_E_INTERNAL, "internal error");
 		goto out;
 	}
-	if (want->size != (size_t)glen ||
-	    !av_memeq_ct(want->buffer, got, (size_t)glen)) {
+	if (want->size != glen || !av_memeq_ct(want->buffer, got, glen)) {
 		AV_FAIL(e, AV_E_PCR_DIGEST,
 		    "tpm: PCR values do not match the quoted PCR digest");
 		goto out;
@@ -1220,11 +1287,13 @@ scheme_name(const struct tpm_quote *q)
 /*
  * Claims that repeat between the quotes of one machine, built once and
  * then shared: a bank's quoted PCR values ({"0": "<hex>", ...}, keyed by
- * bank, quoted PCRs and their values) and a quote's PCR selection
- * ({"sha256": [0, ..., 23]}, keyed by the selection).  A machine quotes
- * the same PCR values until it boots something else, so these are the
- * same bytes quote after quote, and they are most of a quote's claims
- * (some 50 of 80 JSON values, each an allocation to make and free).
+ * bank, quoted PCRs and their values), a quote's PCR selection
+ * ({"sha256": [0, ..., 23]}, keyed by the selection) and the AK's claims
+ * when no certificate is involved (ak_json()).  A machine quotes the
+ * same PCR values with the same AK until it boots something else, so
+ * these are the same bytes quote after quote, and they are most of a
+ * quote's claims (some 60 of 85 JSON values, each an allocation to make
+ * and free).
  *
  * The objects are shared by requests on several threads, an exception to
  * "request threads never share a json_t" (STYLE.md s.5) made for
@@ -1407,31 +1476,56 @@ quote_json(const struct tpm_quote *q, struct quote_top *top)
 	return o;
 }
 
+/*
+ * The AK's claims (new reference).  Without a certificate they are a
+ * function of the AK and the trust paths established, and shared like
+ * the PCR claims (keyed by those); with one they are built each time.
+ */
 static json_t *
 ak_json(const struct tpm_ev *ev)
 {
+	uint8_t	 key[2 + sizeof(ev->ak_type) + 32 + sizeof(ev->ak_name)];
+	size_t	 kl = 0;
+	bool	 shared = !(ev->trust & TPM_TRUST_CERT), ok = true;
 	json_t	*o, *t, *c;
 
+	if (shared) {
+		key[kl++] = (uint8_t)ev->trust;
+		key[kl++] = (uint8_t)(ev->has_tpmt ? 1 +
+		    restricted_signer(&ev->ak_pub) : 0);
+		memcpy(key + kl, ev->ak_type, sizeof(ev->ak_type));
+		kl += sizeof(ev->ak_type);
+		memcpy(key + kl, ev->ak_spki_sha256, 32);
+		kl += 32;
+		memcpy(key + kl, ev->ak_name, ev->ak_name_len);
+		kl += ev->ak_name_len;
+		if ((o = av_memo_get(&claims_memo, 'K', key, kl, NULL,
+		    0)) != NULL)
+			return o;
+	}
 	if ((o = json_object()) == NULL || (t = json_array()) == NULL) {
 		json_decref(o);
 		return NULL;
 	}
-	json_object_set_new_nocheck(o, "type", json_string(ev->ak_type));
-	json_object_set_new_nocheck(o, "spki_sha256",
-	    av_json_hex(ev->ak_spki_sha256, 32));
+	ok &= json_object_set_new_nocheck(o, "type",
+	    json_string(ev->ak_type)) == 0;
+	ok &= json_object_set_new_nocheck(o, "spki_sha256",
+	    av_json_hex(ev->ak_spki_sha256, 32)) == 0;
 	if (ev->ak_name_len > 0)
-		json_object_set_new_nocheck(o, "name",
-		    av_json_hex(ev->ak_name, ev->ak_name_len));
+		ok &= json_object_set_new_nocheck(o, "name",
+		    av_json_hex(ev->ak_name, ev->ak_name_len)) == 0;
 	if (ev->has_tpmt)
-		json_object_set_new_nocheck(o, "restricted",
-		    json_boolean(restricted_signer(&ev->ak_pub)));
+		ok &= json_object_set_new_nocheck(o, "restricted",
+		    json_boolean(restricted_signer(&ev->ak_pub))) == 0;
 	if (ev->trust & TPM_TRUST_CERT)
-		json_array_append_new(t, json_string_nocheck("certificate"));
+		ok &= json_array_append_new(t,
+		    json_string_nocheck("certificate")) == 0;
 	if (ev->trust & TPM_TRUST_HCL)
-		json_array_append_new(t, json_string_nocheck("hcl"));
+		ok &= json_array_append_new(t, json_string_nocheck("hcl")) == 0;
 	if (ev->trust & TPM_TRUST_ENROLLED)
-		json_array_append_new(t, json_string_nocheck("enrolled"));
-	json_object_set_new_nocheck(o, "trust", t);
+		ok &= json_array_append_new(t,
+		    json_string_nocheck("enrolled")) == 0;
+	ok &= json_object_set_new_nocheck(o, "trust", t) == 0;
 	if ((ev->trust & TPM_TRUST_CERT) && ev->ak_chain != NULL &&
 	    (c = json_object()) != NULL) {
 		X509 *leaf = sk_X509_value(ev->ak_chain, 0);
@@ -1442,6 +1536,8 @@ ak_json(const struct tpm_ev *ev)
 		    av_json_x509_name(X509_get_issuer_name(leaf)));
 		json_object_set_new_nocheck(o, "certificate", c);
 	}
+	if (shared && ok)	/* complete: shared */
+		av_memo_put(&claims_memo, 'K', key, kl, NULL, 0, o);
 	return o;
 }
 
@@ -2046,6 +2142,26 @@ tpm_b64_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen)
 	for (size_t i = 0; i < slen; i++) {
 		int		c = (unsigned char)s[i];
 		unsigned	v = b64tab[c];
+
+		/* four symbols at a group boundary: three bytes at once */
+		if (bits == 0 && npad == 0 && i + 4 <= slen) {
+			unsigned v1 = b64tab[(unsigned char)s[i + 1]];
+			unsigned v2 = b64tab[(unsigned char)s[i + 2]];
+			unsigned v3 = b64tab[(unsigned char)s[i + 3]];
+
+			if ((v & v1 & v2 & v3 & 0x40) != 0) {
+				uint32_t g = (v & 0x3f) << 18 |
+				    (v1 & 0x3f) << 12 | (v2 & 0x3f) << 6 |
+				    (v3 & 0x3f);
+
+				buf[o++] = (uint8_t)(g >> 16);
+				buf[o++] = (uint8_t)(g >> 8);
+				buf[o++] = (uint8_t)g;
+				nsym += 4;
+				i += 3;
+				continue;
+			}
+		}
 
 		if (v == 0) {
 			if (c == ' ' || c == '\n' || c == '\r' || c == '\t')

@@ -1841,6 +1841,7 @@ t_shared_claims(void **state)
 	    claim(r2, "quotes", NULL), 0), "pcr_selection"));
 	assert_ptr_not_equal(claim(r1, "pcrs", "sha256", NULL),
 	    claim(r3, "pcrs", "sha256", NULL));
+	assert_ptr_equal(claim(r1, "ak", NULL), claim(r2, "ak", NULL));
 	assert_false(json_equal(claim(r1, "extra_data", NULL),
 	    claim(r2, "extra_data", NULL)));
 	h = hex(other.v[AVT_SHA256][3], 32);
