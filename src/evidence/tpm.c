@@ -2016,7 +2016,7 @@ static void
 appraise_qsigners(const struct tpm_ev *ev, const struct tpm_pol *p,
     struct av_submod *sm)
 {
-	char claim[40];
+	char claim[64];
 
 	if (p->qsigners.n == 0)
 		return;
