@@ -2050,6 +2050,10 @@ tpm_appraise_ev(const struct tpm_ev *ev, const struct tpm_pol *p,
 			if (!(p->pcr_mask[b] & (1u << i)))
 				continue;
 			any = true;
+			if ((pb->quoted & (1u << i)) &&
+			    av_hexlist_contains(&p->pcr[b][i], pb->v[i],
+			    tpm_bank_size(b)))
+				continue;
 			snprintf(claim, sizeof(claim), "pcrs.%s.%u",
 			    tpm_bank_name(b), i);
 			if (!(pb->quoted & (1u << i))) {
@@ -2059,8 +2063,7 @@ tpm_appraise_ev(const struct tpm_ev *ev, const struct tpm_pol *p,
 				    json_null(), "tpm: the quote does not "
 				    "cover a PCR the policy lists");
 				ok = false;
-			} else if (!av_hexlist_contains(&p->pcr[b][i], pb->v[i],
-			    tpm_bank_size(b))) {
+			} else {
 				av_submod_reason(sm, AV_E_MEASUREMENT,
 				    AV_STATUS_CONTRAINDICATED, claim,
 				    av_hexlist_json(&p->pcr[b][i]),
