@@ -34,6 +34,7 @@
 static struct MHD_Daemon	*mhd;
 static int			 listen_fd = -1;
 static atomic_long		 inflight;
+static atomic_long		 nconns;		/* open connections */
 static char			*tls_cert_pem, *tls_key_pem;
 static bool			 per_connection;	/* thread model */
 
@@ -623,12 +624,9 @@ submit(struct avd_req *rq)
 void
 avd_http_load(size_t *running, size_t *waiting, size_t *conns)
 {
-	const union MHD_DaemonInfo *di;
+	long n = atomic_load(&nconns);
 
-	*conns = 0;
-	if (mhd != NULL && (di = MHD_get_daemon_info(mhd,
-	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS)) != NULL)
-		*conns = di->num_connections;
+	*conns = n > 0 ? (size_t)n : 0;
 	if (per_connection) {
 		pthread_mutex_lock(&gate_mtx);
 		*running = gate_busy;
@@ -755,6 +753,20 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(rq->pend_body);
 	free(rq);
 	atomic_fetch_sub(&inflight, 1);
+}
+
+/* Count open connections (for /metrics). */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)socket_ctx;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&nconns, 1);
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+		atomic_fetch_sub(&nconns, 1);
 }
 
 static void mhd_logger(void *, const char *, va_list)
@@ -977,6 +989,8 @@ avd_http_start(const struct avd_opts *o)
 	    listen_fd, NULL };
 	opts[i++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 	    (intptr_t)on_completed, NULL };
+	opts[i++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+	    (intptr_t)on_connection, NULL };
 	opts[i++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	    (intptr_t)o->conn_timeout_s, NULL };
 	opts[i++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
