@@ -1050,6 +1050,13 @@ tpm_quotes_verify(struct tpm_ev *ev, struct av_err *e)
 		return AV_FAIL(e, AV_E_MALFORMED, "tpm: no AK public key");
 	if (ev->nquotes == 0)
 		return AV_FAIL(e, AV_E_MALFORMED, "tpm: no quote");
+	if (ev->ak_size == 0) {
+		/* ev->ak set without tpm_ak_set_pkey(): find what it keeps */
+		ev->ak_rsa = EVP_PKEY_is_a(ev->ak, "RSA");
+		ev->ak_size = (size_t)EVP_PKEY_get_size(ev->ak);
+		ak_type_name(ev->ak_type, sizeof(ev->ak_type), ev->ak_rsa,
+		    EVP_PKEY_get_bits(ev->ak));
+	}
 	for (size_t i = 0; i < ev->nquotes; i++) {
 		if (quote_sig_verify(&ev->q[i], ev, &md, e) != 0)
 			return -1;

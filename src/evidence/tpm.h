@@ -114,7 +114,8 @@ struct tpm_ev {
 	void		*hw;		/* Azure: hardware backend's parse */
 	const struct av_backend *hw_backend; /* borrowed */
 
-	/* Set with ak by tpm_ak_set_pkey() / tpm_ak_parse(). */
+	/* Set with ak by tpm_ak_set_pkey() / tpm_ak_parse() (else found by
+	   tpm_quotes_verify()). */
 	char		 ak_type[16];	/* "RSA-2048", "EC-P256", ... */
 	bool		 ak_rsa;	/* RSA (else EC) */
 	size_t		 ak_size;	/* EVP_PKEY_get_size(): RSA signature
