@@ -896,7 +896,10 @@ quote_sig_verify(const struct tpm_quote *q, const struct tpm_ev *ev,
  * the same PCR values until it boots something else, so the quote after
  * the first finds the digest with one compare of the values instead of
  * hashing them (768 bytes for 24 SHA-256 PCRs).  A value is H(bytes) of
- * exactly the bytes of its key, so a hit is never a different answer.
+ * exactly the bytes of its key, so a hit is never a different answer;
+ * only values whose digest matched a quote (whose signature verified
+ * first) are kept.  The memo is bounded (include/av/memo.h): values that
+ * never repeat only cost the slots they pass through.
  */
 struct pcr_digest {
 	int		 refs;		/* atomic */
@@ -926,36 +929,61 @@ pcr_digest_unref(void *p)
 static struct av_memo pcr_digest_memo = AV_MEMO_INITIALIZER(pcr_digest_ref,
     pcr_digest_unref);
 
-/* md(p[0..n)) into out (EVP_MAX_MD_SIZE), through the memo: 0 or -1. */
+/* The memo key's first part: md's NID. */
+static void
+pcr_digest_tag(const EVP_MD *md, uint8_t nid[4])
+{
+	unsigned t = (unsigned)EVP_MD_get_type(md);
+
+	for (int i = 0; i < 4; i++)
+		nid[i] = (uint8_t)(t >> (8 * i));
+}
+
+/*
+ * md(p[0..n)) into out (EVP_MAX_MD_SIZE bytes) and *outlen, from the memo
+ * if there (*hit) or computed.  Returns 0 or -1.
+ */
 static int
 pcr_values_digest(const EVP_MD *md, const uint8_t *p, size_t n,
-    uint8_t *out, unsigned *outlen)
+    uint8_t *out, unsigned *outlen, bool *hit)
 {
 	struct pcr_digest	*pd;
 	uint8_t			 nid[4];
-	int			 t = EVP_MD_get_type(md), len;
+	int			 len;
 
-	for (int i = 0; i < 4; i++)
-		nid[i] = (uint8_t)((unsigned)t >> (8 * i));
+	pcr_digest_tag(md, nid);
 	if ((pd = av_memo_get(&pcr_digest_memo, 'D', nid, sizeof(nid), p,
 	    n)) != NULL) {
 		memcpy(out, pd->d, pd->len);
 		*outlen = pd->len;
+		*hit = true;
 		pcr_digest_unref(pd);
 		return 0;
 	}
+	*hit = false;
 	if ((len = EVP_MD_get_size(md)) <= 0 || len > EVP_MAX_MD_SIZE ||
 	    av_digest(md, p, n, out) != 0)
 		return -1;
 	*outlen = (unsigned)len;
-	if ((pd = calloc(1, sizeof(*pd))) != NULL) {
-		pd->refs = 1;
-		pd->len = *outlen;
-		memcpy(pd->d, out, pd->len);
-		av_memo_put(&pcr_digest_memo, 'D', nid, sizeof(nid), p, n, pd);
-		pcr_digest_unref(pd);
-	}
 	return 0;
+}
+
+/* Remember d as md(p[0..n)); failures are ignored. */
+static void
+pcr_values_remember(const EVP_MD *md, const uint8_t *p, size_t n,
+    const uint8_t *d, unsigned dlen)
+{
+	struct pcr_digest	*pd;
+	uint8_t			 nid[4];
+
+	if (dlen > EVP_MAX_MD_SIZE || (pd = calloc(1, sizeof(*pd))) == NULL)
+		return;
+	pcr_digest_tag(md, nid);
+	pd->refs = 1;
+	pd->len = dlen;
+	memcpy(pd->d, d, dlen);
+	av_memo_put(&pcr_digest_memo, 'D', nid, sizeof(nid), p, n, pd);
+	pcr_digest_unref(pd);
 }
 
 /*
@@ -978,6 +1006,7 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 	uint8_t				*buf = stackbuf;
 	size_t				 len = 0, cap = sizeof(stackbuf);
 	unsigned			 glen;
+	bool				 hit;
 	int				 rc = -1;
 
 	/* a bank may be selected twice: at most 16 x 24 x 64 bytes */
@@ -1023,7 +1052,7 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 				covered[b] |= 1u << idx;
 			}
 	}
-	if (pcr_values_digest(md, buf, len, got, &glen) != 0) {
+	if (pcr_values_digest(md, buf, len, got, &glen, &hit) != 0) {
 		AV_FAIL(e, AV_E_INTERNAL, "internal error");
 		goto out;
 	}
@@ -1032,6 +1061,9 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 		    "tpm: PCR values do not match the quoted PCR digest");
 		goto out;
 	}
+	/* only the values of a quote whose digest matched are remembered */
+	if (!hit)
+		pcr_values_remember(md, buf, len, got, glen);
 	for (int b = 0; b < TPM_NBANKS; b++)
 		pcrs->b[b].quoted |= covered[b];
 	rc = 0;
