@@ -1340,7 +1340,12 @@ scheme_name(const struct tpm_quote *q)
  * are only read and serialised), jansson >= 2.13 keeps no state in a
  * value while it reads or dumps it, and its reference counts are atomic
  * (JSON_HAVE_ATOMIC_BUILTINS, checked below).  tests/unit/test_tpm.c
- * serialises shared claims from several threads.
+ * serialises shared claims from several threads (clean under TSan).  One
+ * caveat: jansson's inline json_incref()/json_decref() first read the
+ * count plainly (to skip its immortal true/false/null), which C11 calls
+ * a race with another thread's atomic update; an aligned word read on
+ * our targets, harmless, and the same for any jansson value shared by
+ * reference between threads.
  */
 #if !JSON_HAVE_ATOMIC_BUILTINS
 #error "shared claims need jansson's atomic reference counts"

@@ -1762,9 +1762,9 @@ t_pcr_hex(void **state)
 
 struct dumper {
 	const struct av_policy	*pol;
-	json_t			*items[4];	/* borrowed */
+	json_t			*items[4];	/* owned: this thread's copies */
 	char			*want[4];	/* borrowed */
-	int			 bad;
+	int			*bad;		/* shared, atomic */
 };
 
 /* Verify and serialise the items' claims again and again. */
@@ -1786,14 +1786,14 @@ dump_loop(void *arg)
 		free(n);
 		if (av_request_from_json(body, &req, &e) != 0 ||
 		    av_verify_request(&env, req, d->pol, &res, &e) != 0) {
-			__atomic_add_fetch(&d->bad, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(d->bad, 1, __ATOMIC_RELAXED);
 			json_decref(body);
 			av_request_free(req);
 			continue;
 		}
 		s = json_dumps(res->submods[0].claims, JSON_COMPACT);
 		if (s == NULL || strcmp(s, d->want[k % 4]) != 0)
-			__atomic_add_fetch(&d->bad, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(d->bad, 1, __ATOMIC_RELAXED);
 		free(s);
 		av_result_free(res);
 		av_request_free(req);
@@ -1819,9 +1819,12 @@ t_shared_claims(void **state)
 				     .pcrs = &other };
 	struct av_policy	*pol = policy(enrolled(F->rsa));
 	struct av_result	*r1, *r2, *r3;
-	struct dumper		 d = { .pol = pol };
+	struct dumper		 d[4];
+	json_t			*items[4];
+	char			*want[4];
 	pthread_t		 th[4];
 	char			*h;
+	int			 bad = 0;
 
 	(void)state;
 	memset(n2, 0x77, sizeof(n2));
@@ -1857,33 +1860,47 @@ t_shared_claims(void **state)
 	    "sha256")), 24);
 	av_result_free(r2);
 	av_result_free(r3);
-	/* four threads, four quotes (two PCR sets), claims as serialised */
+	/*
+	 * Four threads, four quotes (two PCR sets), claims as serialised.
+	 * Each thread has its own copies of the request items: only what
+	 * tpm.c shares is shared.
+	 */
 	for (int i = 0; i < 4; i++) {
 		struct q qq = { .key = F->rsa, .sig = AVT_RSASSA,
 		    .pcrs = (i % 2) ? &other : NULL };
 
-		d.items[i] = item(&qq);
+		items[i] = item(&qq);
 	}
 	for (int i = 0; i < 4; i++) {
-		struct av_result *r = run(json_incref(d.items[i]), pol);
+		struct av_result *r = run(json_deep_copy(items[i]), pol);
 
-		d.want[i] = json_dumps(r->submods[0].claims, JSON_COMPACT);
-		assert_non_null(d.want[i]);
+		want[i] = json_dumps(r->submods[0].claims, JSON_COMPACT);
+		assert_non_null(want[i]);
 		av_result_free(r);
 	}
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, dump_loop, &d),
-		    0);
-	for (int i = 0; i < 4; i++)
-		pthread_join(th[i], NULL);
-	assert_int_equal(d.bad, 0);
+	for (int t = 0; t < 4; t++) {
+		d[t].pol = pol;
+		d[t].bad = &bad;
+		for (int i = 0; i < 4; i++) {
+			d[t].items[i] = json_deep_copy(items[i]);
+			d[t].want[i] = want[i];
+		}
+	}
+	for (int t = 0; t < 4; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, dump_loop,
+		    &d[t]), 0);
+	for (int t = 0; t < 4; t++)
+		pthread_join(th[t], NULL);
+	assert_int_equal(bad, 0);
 	/* nothing leaked or freed early: the first result still reads */
 	assert_int_equal(json_object_size(claim(r1, "pcrs", "sha256", NULL)),
 	    24);
 	av_result_free(r1);
 	for (int i = 0; i < 4; i++) {
-		json_decref(d.items[i]);
-		free(d.want[i]);
+		json_decref(items[i]);
+		free(want[i]);
+		for (int t = 0; t < 4; t++)
+			json_decref(d[t].items[i]);
 	}
 	av_policy_free(pol);
 }
