@@ -1603,7 +1603,8 @@ tpm_claims_json(const struct tpm_ev *ev)
 		json_decref(qs);
 		return NULL;
 	}
-	json_object_set_new_nocheck(o, "format", json_string(ev->form));
+	/* a static ASCII name */
+	json_object_set_new_nocheck(o, "format", json_string_nocheck(ev->form));
 	for (size_t i = 0; i < ev->nquotes; i++) {
 		struct quote_top t;
 
