@@ -20,7 +20,9 @@
 # watch attestd's RSS under warm load at 2 clients), AV_BUILD_DIR
 # (default build-bench), AV_BENCH_ATTESTD_ARGS (extra attestd flags, e.g.
 # "--thread-model pool"), AV_BENCH_ONE_SHOT=1 (a connection per request
-# instead of keep-alive).  Loopback only.
+# instead of keep-alive), AV_BENCH_REPEAT (1: run every row this many
+# times, interleaved, and summarise each by its median and range).
+# Loopback only.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +32,7 @@ clients=${AV_BENCH_CLIENTS:-1 2 8}
 cold_docs=${AV_BENCH_COLD_DOCS:-3000}
 soak=${AV_BENCH_SOAK_SECONDS:-0}
 extra=${AV_BENCH_ATTESTD_ARGS:-}
+repeat=${AV_BENCH_REPEAT:-1}
 oneshot=
 [ "${AV_BENCH_ONE_SHOT:-0}" = 1 ] && oneshot=-1
 cores=$(nproc)
@@ -97,6 +100,7 @@ cputicks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
 
 : >"$work/results.jsonl"
+for rep in $(seq "$repeat"); do
 for scen in warm cold invalid; do
 	want='"status":"affirming"'
 	[ "$scen" = invalid ] && want='"status":"contraindicated"'
@@ -111,6 +115,7 @@ for scen in warm cold invalid; do
 		    >>"$work/results.jsonl"
 		echo "  nitro-$scen c=$c: $out"
 	done
+done
 done
 
 echo "bench: openssl speed (same machine, same run)"
@@ -180,6 +185,26 @@ if os.path.exists(rss):
     doc["soak"] = {"rss_kb": kb, "result": soak}
     print("soak: %d verdicts/s, p99 %.3f ms, errors %d; RSS first %d KiB, last %d KiB, max %d KiB" % (
         soak["rps"], soak["p99_ms"], soak["errors"], kb[0], kb[-1], max(kb)))
+groups = {}
+for r in rows:
+    groups.setdefault((r["scenario"], r["result"]["clients"]), []).append(r)
+if any(len(g) > 1 for g in groups.values()):
+    med = lambda v: sorted(v)[len(v) // 2] if len(v) % 2 else \
+        (sorted(v)[len(v) // 2 - 1] + sorted(v)[len(v) // 2]) / 2
+    print()
+    print("summary over %d runs per row: median (min-max)" % max(len(g) for g in groups.values()))
+    print("%-14s %7s %22s %22s %22s" % ("scenario", "clients", "verdicts/s", "p99 ms", "cpu ratio %"))
+    doc["summary"] = []
+    for (scen, c), g in groups.items():
+        rps = [x["result"]["rps"] for x in g]
+        p99 = [x["result"]["p99_ms"] for x in g]
+        cr = [100 * x["cpu_ratio"] for x in g]
+        print("%-14s %7d %22s %22s %22s" % (scen, c,
+              "%.0f (%.0f-%.0f)" % (med(rps), min(rps), max(rps)),
+              "%.2f (%.2f-%.2f)" % (med(p99), min(p99), max(p99)),
+              "%.0f (%.0f-%.0f)" % (med(cr), min(cr), max(cr))))
+        doc["summary"].append({"scenario": scen, "clients": c, "runs": len(g),
+                               "rps": rps, "p99_ms": p99, "cpu_ratio_pct": cr})
 json.dump(doc, open(outp, "w"), indent=1)
 print("results: " + outp)
 EOF
