@@ -2146,103 +2146,6 @@ all_hex(const char *s, size_t n)
 }
 
 /*
- * Base64 symbol values (standard and URL alphabets, as av_b64_decode()
- * takes both) with bit 6 set; 0 for anything else.
- */
-static const uint8_t b64tab[256] = {
-	['A'] = 0x40, ['B'] = 0x41, ['C'] = 0x42, ['D'] = 0x43, ['E'] = 0x44,
-	['F'] = 0x45, ['G'] = 0x46, ['H'] = 0x47, ['I'] = 0x48, ['J'] = 0x49,
-	['K'] = 0x4a, ['L'] = 0x4b, ['M'] = 0x4c, ['N'] = 0x4d, ['O'] = 0x4e,
-	['P'] = 0x4f, ['Q'] = 0x50, ['R'] = 0x51, ['S'] = 0x52, ['T'] = 0x53,
-	['U'] = 0x54, ['V'] = 0x55, ['W'] = 0x56, ['X'] = 0x57, ['Y'] = 0x58,
-	['Z'] = 0x59,
-	['a'] = 0x5a, ['b'] = 0x5b, ['c'] = 0x5c, ['d'] = 0x5d, ['e'] = 0x5e,
-	['f'] = 0x5f, ['g'] = 0x60, ['h'] = 0x61, ['i'] = 0x62, ['j'] = 0x63,
-	['k'] = 0x64, ['l'] = 0x65, ['m'] = 0x66, ['n'] = 0x67, ['o'] = 0x68,
-	['p'] = 0x69, ['q'] = 0x6a, ['r'] = 0x6b, ['s'] = 0x6c, ['t'] = 0x6d,
-	['u'] = 0x6e, ['v'] = 0x6f, ['w'] = 0x70, ['x'] = 0x71, ['y'] = 0x72,
-	['z'] = 0x73,
-	['0'] = 0x74, ['1'] = 0x75, ['2'] = 0x76, ['3'] = 0x77, ['4'] = 0x78,
-	['5'] = 0x79, ['6'] = 0x7a, ['7'] = 0x7b, ['8'] = 0x7c, ['9'] = 0x7d,
-	['+'] = 0x7e, ['-'] = 0x7e, ['/'] = 0x7f, ['_'] = 0x7f,
-};
-
-/*
- * av_b64_decode() (src/core/codec.c) with its symbols looked up in a
- * table: the same input is accepted and gives the same bytes (a
- * differential test in tests/unit/test_tpm.c holds the two together).
- * Its chain of range tests per symbol mispredicts on the random-looking
- * text of a fresh quote signature; here whole groups of four symbols are
- * decoded first (restrict: the output never aliases the text), then the
- * rest symbol by symbol as av_b64_decode() does: white space is skipped;
- * '=' only at the end, at most two, completing a group of four; the
- * spare bits of the last symbol must be zero.  About 0.7 ns per symbol
- * against 2.3.  Returns 0 and *out (caller frees), or -1.
- */
-int
-tpm_b64_decode(const char *text, size_t slen, uint8_t **out, size_t *outlen)
-{
-	const unsigned char	*restrict s = (const unsigned char *)text;
-	uint8_t			*restrict buf;
-	size_t			 o = 0, npad = 0, nsym, i = 0;
-	uint32_t		 acc = 0;
-	int			 bits = 0;
-
-	if ((buf = malloc(slen / 4 * 3 + 3)) == NULL)
-		return -1;
-	/* leading groups of four symbols: three bytes each */
-	for (; i + 4 <= slen; i += 4) {
-		unsigned v0 = b64tab[s[i]], v1 = b64tab[s[i + 1]];
-		unsigned v2 = b64tab[s[i + 2]], v3 = b64tab[s[i + 3]];
-		uint32_t g;
-
-		if ((v0 & v1 & v2 & v3 & 0x40) == 0)
-			break;
-		g = (v0 & 0x3f) << 18 | (v1 & 0x3f) << 12 | (v2 & 0x3f) << 6 |
-		    (v3 & 0x3f);
-		buf[o] = (uint8_t)(g >> 16);
-		buf[o + 1] = (uint8_t)(g >> 8);
-		buf[o + 2] = (uint8_t)g;
-		o += 3;
-	}
-	nsym = i;
-	/* the rest (white space, padding, a short group), as av_b64_decode */
-	for (; i < slen; i++) {
-		int		c = s[i];
-		unsigned	v = b64tab[c];
-
-		if (v == 0) {
-			if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-				continue;
-			if (c != '=')
-				goto bad;
-			npad++;
-			continue;
-		}
-		if (npad > 0)
-			goto bad;
-		nsym++;
-		acc = acc << 6 | (v & 0x3f);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* a lone trailing symbol, bad padding, or non-zero spare bits */
-	if (nsym % 4 == 1 || npad > 2 || (npad > 0 && (nsym + npad) % 4 != 0) ||
-	    acc != 0)
-		goto bad;
-	*out = buf;
-	*outlen = o;
-	return 0;
- bad:
-	free(buf);
-	return -1;
-}
-
-/*
  * Bytes of a JSON value: a hex string (when hex_ok and it is all hex),
  * a base64/base64url string, or an array of integers 0..255 (Trustee's
  * serde byte arrays).  At most max bytes.  Returns 0 and *out (caller
@@ -2286,7 +2189,7 @@ tpm_json_bytes(const json_t *v, bool hex_ok, size_t max, uint8_t **out,
 	if (hex_ok && all_hex(s, n)) {
 		if (av_hex_decode(s, n, out, len) != 0)
 			return -1;
-	} else if (tpm_b64_decode(s, n, out, len) != 0)
+	} else if (av_b64_decode(s, n, out, len) != 0)
 		return -1;
 	if (*len > max) {
 		free(*out);

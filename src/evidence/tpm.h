@@ -205,13 +205,6 @@ AV_MUST_USE int	 tpm_evlog_check(struct tpm_ev *, struct av_err *e);
 AV_MUST_USE int	 tpm_json_bytes(const json_t *, bool hex_ok, size_t max,
 		    uint8_t **out, size_t *len);
 /*
- * Base64 or base64url text (white space skipped) to bytes, exactly as
- * av_b64_decode() (include/av/codec.h) decodes it, by table.  Returns 0
- * and *out (caller frees), or -1.
- */
-AV_MUST_USE int	 tpm_b64_decode(const char *s, size_t slen, uint8_t **out,
-		    size_t *outlen);
-/*
  * PCR values from JSON: {"sha256": {"0": "<hex>"}, ...} or an array of
  * hex SHA-256 values for PCR 0, 1, ...  Returns 0, or -1 with e set.
  */

@@ -1639,72 +1639,6 @@ t_qualified_signer_alg(void **state)
 
 /* ---- per-quote fast paths ------------------------------------------------ */
 
-/* A small deterministic generator (xorshift64*). */
-static uint64_t
-rnd(uint64_t *st)
-{
-	*st ^= *st >> 12;
-	*st ^= *st << 25;
-	*st ^= *st >> 27;
-	return *st * 2685821657736338717ULL;
-}
-
-/*
- * tpm_b64_decode() accepts exactly what av_b64_decode() accepts and
- * gives the same bytes: both alphabets, padding, white space, spare
- * bits, stray characters, over random strings and over encodings.
- */
-static void
-t_b64_differential(void **state)
-{
-	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	    "qrstuvwxyz0123456789+/-_====  \n\r\t*.\x80\xff";
-	uint64_t	 st = 0x9e3779b97f4a7c15ULL;
-	char		 s[64];
-	uint8_t		 raw[48], *a, *b;
-	size_t		 al, bl, naccept = 0;
-
-	(void)state;
-	for (int k = 0; k < 200000; k++) {
-		size_t n = rnd(&st) % 24;
-		int ra, rb;
-
-		if (k % 2 == 0) {
-			for (size_t i = 0; i < n; i++)
-				s[i] = alpha[rnd(&st) % (sizeof(alpha) - 1)];
-		} else {
-			/* an encoding, perhaps mangled at one place */
-			size_t m = rnd(&st) % sizeof(raw);
-			char *e;
-
-			for (size_t i = 0; i < m; i++)
-				raw[i] = (uint8_t)rnd(&st);
-			e = (k % 4 == 1) ? av_b64_encode(raw, m) :
-			    av_b64url_encode(raw, m);
-			assert_non_null(e);
-			n = strlen(e);
-			memcpy(s, e, n);
-			free(e);
-			if (n > 0 && k % 8 == 3)
-				s[rnd(&st) % n] = alpha[rnd(&st) %
-				    (sizeof(alpha) - 1)];
-		}
-		ra = av_b64_decode(s, n, &a, &al);
-		rb = tpm_b64_decode(s, n, &b, &bl);
-		if (ra != rb)
-			fail_msg("\"%.*s\": av_b64_decode %d, tpm_b64_decode "
-			    "%d", (int)n, s, ra, rb);
-		if (ra == 0) {
-			assert_int_equal(al, bl);
-			assert_memory_equal(a, b, al);
-			free(a);
-			free(b);
-			naccept++;
-		}
-	}
-	assert_true(naccept > 50000);
-}
-
 /* PCR values in the request: the exact reason for each kind of bad hex. */
 static void
 t_pcr_hex(void **state)
@@ -1994,7 +1928,6 @@ main(void)
 		cmocka_unit_test(t_policy_errors),
 		cmocka_unit_test(t_qualified_signer),
 		cmocka_unit_test(t_qualified_signer_alg),
-		cmocka_unit_test(t_b64_differential),
 		cmocka_unit_test(t_pcr_hex),
 		cmocka_unit_test(t_shared_claims),
 		cmocka_unit_test(t_seeds),
