@@ -38,10 +38,14 @@ struct av_memo {
 	size_t			 next;			/* guarded: clock hand */
 	size_t			 bytes;			/* guarded */
 	unsigned long		 hits, misses;		/* guarded */
+	/* tests only: hash keys with this instead of av_memo_hash() */
+	uint64_t		 (*hash)(uint8_t, const void *, size_t,
+				    const void *, size_t);
 };
 
 #define AV_MEMO_INITIALIZER(ref, unref) \
-	{ PTHREAD_MUTEX_INITIALIZER, (ref), (unref), { NULL }, 0, 0, 0, 0 }
+	{ PTHREAD_MUTEX_INITIALIZER, (ref), (unref), { NULL }, 0, 0, 0, 0, \
+	    NULL }
 
 /*
  * A new reference to the object remembered for (tag, a[0..an),
@@ -58,6 +62,12 @@ void	 av_memo_put(struct av_memo *, uint8_t tag, const void *a, size_t an,
 	    const void *b, size_t bn, void *obj);
 /* Drop every entry (tests; memory).  */
 void	 av_memo_flush(struct av_memo *);
+/*
+ * The 64-bit hash a memo files the key (tag, a[0..an), b[0..bn)) under;
+ * not cryptographic (a hit compares the whole key).  For tests.
+ */
+uint64_t av_memo_hash(uint8_t tag, const void *a, size_t an, const void *b,
+	    size_t bn);
 
 /* Common ref/unref pairs for OpenSSL objects. */
 void	*av_memo_ref_x509(void *);

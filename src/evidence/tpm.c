@@ -13,6 +13,7 @@
  * s.16 Names; Part 3 s.18.4 TPM2_Quote.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,10 +134,22 @@ tpm_bank_from_name(const char *s)
 struct tpm_ev *
 tpm_ev_new(const char *form)
 {
-	struct tpm_ev *ev;
+	struct tpm_ev	*ev;
+	size_t		 pcrs = offsetof(struct tpm_ev, pcrs);
+	size_t		 after = pcrs + sizeof(ev->pcrs);
 
-	if ((ev = calloc(1, sizeof(*ev))) == NULL)
+	/*
+	 * All zero but the PCR values, 6 of the 9 kB: a value is only read
+	 * where its bank's present bit says tpm_pcr_set() wrote it.
+	 */
+	if ((ev = malloc(sizeof(*ev))) == NULL)
 		return NULL;
+	memset(ev, 0, pcrs);
+	for (int b = 0; b < TPM_NBANKS; b++) {
+		ev->pcrs.b[b].present = 0;
+		ev->pcrs.b[b].quoted = 0;
+	}
+	memset((uint8_t *)ev + after, 0, sizeof(*ev) - after);
 	ev->form = form;
 	return ev;
 }
@@ -2091,6 +2104,8 @@ tpm_appraise_ev(const struct tpm_ev *ev, const struct tpm_pol *p,
 	for (int b = 0; b < TPM_NBANKS; b++) {
 		const struct tpm_pcr_bank *pb = &ev->pcrs.b[b];
 
+		if (p->pcr_mask[b] == 0)	/* no PCR of this bank listed */
+			continue;
 		for (unsigned i = 0; i < TPM_NPCR; i++) {
 			if (!(p->pcr_mask[b] & (1u << i)))
 				continue;
@@ -2264,6 +2279,120 @@ pcr_from_hex(struct tpm_pcrs *pcrs, int b, int i, const json_t *v,
 }
 
 /*
+ * Decoded PCR banks by their text: a machine sends the same PCR values,
+ * as the same hex strings under the same indices, with every quote until
+ * it boots something else, so after its first quote a bank of 24 values
+ * costs a compare of the text instead of 24 hex decodings.  The key is
+ * the bank and, in the request's order, each index and value as the
+ * request spells them, each with its length; only a bank that decoded
+ * without error is remembered (its values, packed in index order), so a
+ * hit sets exactly what decoding would.  Nothing per quote (nonce,
+ * signature, quote) is in the key.
+ */
+struct pcr_text {
+	int		 refs;		/* atomic */
+	uint32_t	 present;	/* the PCRs the bank's text sets */
+	uint8_t		 v[];		/* their values, by ascending index */
+};
+
+#define PCR_TEXT_MAX	(1 + TPM_NPCR * (1 + 2 + 1 + 2 * TPM_MAX_DIGEST))
+
+static void *
+pcr_text_ref(void *p)
+{
+	struct pcr_text *pt = p;
+
+	__atomic_add_fetch(&pt->refs, 1, __ATOMIC_RELAXED);
+	return pt;
+}
+
+static void
+pcr_text_unref(void *p)
+{
+	struct pcr_text *pt = p;
+
+	if (pt != NULL && __atomic_sub_fetch(&pt->refs, 1,
+	    __ATOMIC_ACQ_REL) == 0)
+		free(pt);
+}
+
+static struct av_memo pcr_text_memo = AV_MEMO_INITIALIZER(pcr_text_ref,
+    pcr_text_unref);
+
+/*
+ * The memo key of bank b's object bo into key (PCR_TEXT_MAX bytes).
+ * Returns its length, or 0 when the object is not one a well-formed bank
+ * could be (more than 24 entries, a longer index or value, a value that
+ * is not a string): such text is decoded, and fails, as before.
+ */
+static size_t
+pcr_text_key(const json_t *bo, int b, uint8_t *key)
+{
+	size_t	 kl = 0, il, sl, n = 0;
+	void	*it;
+
+	key[kl++] = (uint8_t)b;
+	for (it = json_object_iter((json_t *)bo); it != NULL;
+	    it = json_object_iter_next((json_t *)bo, it)) {
+		const char	*ik = json_object_iter_key(it);
+		const json_t	*iv = json_object_iter_value(it);
+		const char	*s = json_string_value(iv);
+
+		il = strlen(ik);
+		sl = json_string_length(iv);
+		if (++n > TPM_NPCR || s == NULL || il > 2 ||
+		    sl > 2 * TPM_MAX_DIGEST)
+			return 0;
+		key[kl++] = (uint8_t)il;
+		memcpy(key + kl, ik, il);
+		kl += il;
+		key[kl++] = (uint8_t)sl;
+		memcpy(key + kl, s, sl);
+		kl += sl;
+	}
+	return kl;
+}
+
+/* Set bank b's PCRs from a remembered decoding, as tpm_pcr_set() does. */
+static void
+pcr_text_apply(struct tpm_pcrs *pcrs, int b, const struct pcr_text *pt)
+{
+	size_t		 ds = tpm_bank_size(b);
+	const uint8_t	*v = pt->v;
+
+	for (unsigned i = 0; i < TPM_NPCR; i++)
+		if (pt->present & (1u << i)) {
+			memcpy(pcrs->b[b].v[i], v, ds);
+			v += ds;
+		}
+	pcrs->b[b].present |= pt->present;
+}
+
+/* Remember the PCRs in set of bank b under key; failures are ignored. */
+static void
+pcr_text_remember(const struct tpm_pcrs *pcrs, int b, uint32_t set,
+    const uint8_t *key, size_t kl)
+{
+	struct pcr_text	*pt;
+	size_t		 ds = tpm_bank_size(b), n = 0;
+
+	for (unsigned i = 0; i < TPM_NPCR; i++)
+		n += (set >> i) & 1;
+	if ((pt = malloc(sizeof(*pt) + n * ds)) == NULL)
+		return;
+	pt->refs = 1;
+	pt->present = set;
+	n = 0;
+	for (unsigned i = 0; i < TPM_NPCR; i++)
+		if (set & (1u << i)) {
+			memcpy(pt->v + n, pcrs->b[b].v[i], ds);
+			n += ds;
+		}
+	av_memo_put(&pcr_text_memo, 'X', key, kl, NULL, 0, pt);
+	pcr_text_unref(pt);
+}
+
+/*
  * PCR values: {"sha256": {"0": "<hex>", ...}, ...} (our form), or an
  * array of 24 hex SHA-256 values (Trustee, PCR 0..23).
  */
@@ -2272,8 +2401,10 @@ tpm_pcrs_from_json(struct tpm_pcrs *pcrs, const json_t *v, struct av_err *e)
 {
 	const char	*bk, *ik;
 	json_t		*bv, *iv;
-	uint8_t		*d;
-	size_t		 dl;
+	uint8_t		*d, key[PCR_TEXT_MAX];
+	struct pcr_text	*pt;
+	size_t		 dl, kl;
+	uint32_t	 set;
 	int		 b, i, rc;
 
 	if (json_is_array(v)) {
@@ -2303,13 +2434,24 @@ tpm_pcrs_from_json(struct tpm_pcrs *pcrs, const json_t *v, struct av_err *e)
 		if (!json_is_object(bv))
 			return AV_FAIL(e, AV_E_MALFORMED,
 			    "tpm: a PCR bank must be an object");
+		if ((kl = pcr_text_key(bv, b, key)) > 0 &&
+		    (pt = av_memo_get(&pcr_text_memo, 'X', key, kl, NULL,
+		    0)) != NULL) {
+			pcr_text_apply(pcrs, b, pt);
+			pcr_text_unref(pt);
+			continue;
+		}
+		set = 0;
 		json_object_foreach(bv, ik, iv) {
 			if ((i = pcr_index(ik)) < 0)
 				return AV_FAIL(e, AV_E_MALFORMED,
 				    "tpm: PCR index must be 0 to 23");
 			if (pcr_from_hex(pcrs, b, i, iv, e) != 0)
 				return -1;
+			set |= 1u << i;
 		}
+		if (kl > 0)
+			pcr_text_remember(pcrs, b, set, key, kl);
 	}
 	return 0;
 }

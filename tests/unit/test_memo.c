@@ -185,6 +185,115 @@ test_memo_evict(void **state)
 	free(big);
 }
 
+/* Every key hashes to one value: each look-up meets every entry. */
+static uint64_t
+collide_hash(uint8_t tag, const void *a, size_t an, const void *b, size_t bn)
+{
+	(void)tag;
+	(void)a;
+	(void)an;
+	(void)b;
+	(void)bn;
+	return 42;
+}
+
+static struct av_memo C = AV_MEMO_INITIALIZER(obj_ref, obj_unref);
+
+/*
+ * Colliding hashes cost compares, never a wrong answer: with one hash
+ * for all keys, every key (including the same bytes split differently
+ * between a and b, and keys one byte or one bit apart) finds its own
+ * object or none.
+ */
+static void
+test_memo_collisions(void **state)
+{
+	struct obj	*o[AV_MEMO_SLOTS], *g;
+	uint8_t		 key[100];
+	int		 k;
+
+	(void)state;
+	C.hash = collide_hash;
+	memset(key, 0x5a, sizeof(key));
+	for (k = 0; k < AV_MEMO_SLOTS; k++) {
+		o[k] = obj_new(k);
+		if (k < 32) {	/* keys 1..32 bytes long, same bytes */
+			av_memo_put(&C, 'h', key, (size_t)k + 1, NULL, 0,
+			    o[k]);
+		} else if (k < 48) {	/* 64 bytes, one bit differs */
+			key[k - 32] ^= 1;
+			av_memo_put(&C, 'h', key, 64, NULL, 0, o[k]);
+			key[k - 32] ^= 1;
+		} else		/* 64 bytes split at k - 40 */
+			av_memo_put(&C, 'h', key, (size_t)k - 40, key + k - 40,
+			    104 - (size_t)k, o[k]);
+	}
+	for (k = 0; k < AV_MEMO_SLOTS; k++) {
+		if (k < 32)
+			g = av_memo_get(&C, 'h', key, (size_t)k + 1, NULL, 0);
+		else if (k < 48) {
+			key[k - 32] ^= 1;
+			g = av_memo_get(&C, 'h', key, 64, NULL, 0);
+			key[k - 32] ^= 1;
+		} else
+			g = av_memo_get(&C, 'h', key, (size_t)k - 40,
+			    key + k - 40, 104 - (size_t)k);
+		assert_ptr_equal(g, o[k]);
+		obj_unref(g);
+	}
+	/* the same bytes unsplit, another tag, a key never put: none */
+	assert_null(av_memo_get(&C, 'h', key, 64, NULL, 0));
+	assert_null(av_memo_get(&C, 'H', key, 1, NULL, 0));
+	assert_null(av_memo_get(&C, 'h', key, 33, NULL, 0));
+	key[0] ^= 0x80;
+	assert_null(av_memo_get(&C, 'h', key, 1, NULL, 0));
+	for (k = 0; k < AV_MEMO_SLOTS; k++)
+		obj_unref(o[k]);
+	assert_int_equal(live, AV_MEMO_SLOTS);
+	av_memo_flush(&C);
+	assert_int_equal(live, 0);
+}
+
+/*
+ * The built-in hash: every length around the four-lane step (32 bytes),
+ * every single bit of a key, the tag and the split between a and b give
+ * different values (a collision would only cost a compare, but values
+ * that differ keep compares rare).
+ */
+static void
+test_memo_hash(void **state)
+{
+	uint8_t		 key[200];
+	uint64_t	*h;
+	size_t		 nh = 0, cap = 8 * sizeof(key) + 4 * sizeof(key) + 8;
+
+	(void)state;
+	assert_non_null(h = calloc(cap, sizeof(*h)));
+	assert_int_equal(RAND_bytes(key, sizeof(key)), 1);
+	for (size_t n = 0; n <= sizeof(key); n++)	/* prefixes */
+		h[nh++] = av_memo_hash('h', key, n, NULL, 0);
+	for (size_t n = 1; n < sizeof(key); n++)	/* splits */
+		h[nh++] = av_memo_hash('h', key, n, key + n, sizeof(key) - n);
+	for (size_t i = 0; i < 8 * sizeof(key); i++) {	/* bit flips */
+		key[i / 8] ^= (uint8_t)(1u << (i % 8));
+		h[nh++] = av_memo_hash('h', key, sizeof(key), NULL, 0);
+		key[i / 8] ^= (uint8_t)(1u << (i % 8));
+	}
+	h[nh++] = av_memo_hash('H', key, sizeof(key), NULL, 0);
+	memset(key, 0, sizeof(key));		/* zeros of every length */
+	for (size_t n = 1; n < 70; n++)
+		h[nh++] = av_memo_hash('h', key, n, NULL, 0);
+	assert_true(nh <= cap);
+	for (size_t i = 0; i < nh; i++)
+		for (size_t j = i + 1; j < nh; j++)
+			if (h[i] == h[j])
+				fail_msg("hash %zu equals hash %zu", i, j);
+	/* the same key, the same hash */
+	assert_true(av_memo_hash('h', key, 50, key, 3) ==
+	    av_memo_hash('h', key, 50, key + 60, 3));
+	free(h);
+}
+
 /* ---- the shared certificate parse cache --------------------------------- */
 
 struct pki {
@@ -792,6 +901,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_memo_basic),
 		cmocka_unit_test(test_memo_evict),
+		cmocka_unit_test(test_memo_collisions),
+		cmocka_unit_test(test_memo_hash),
 		cmocka_unit_test(test_parse_cached),
 		cmocka_unit_test(test_chain_identity),
 		cmocka_unit_test(test_ecdsa_contexts),

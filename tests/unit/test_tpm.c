@@ -1694,6 +1694,105 @@ t_pcr_hex(void **state)
 	av_policy_free(pol);
 }
 
+/* item's sha256 PCR idx as the request text (borrowed) */
+static json_t *
+pcr_text(json_t *it, const char *idx)
+{
+	return json_object_get(json_object_get(json_object_get(it, "pcrs"),
+	    "sha256"), idx);
+}
+
+/* Run it with pol and check the status, reason message and PCR 7 claim. */
+static void
+run_text(json_t *it, const struct av_policy *pol, enum av_status st,
+    const char *why, const char *pcr7)
+{
+	struct av_result	*r = run(it, pol);
+	const json_t		*rs;
+
+	expect(r, st, NULL);
+	rs = json_array_get(r->submods[0].reasons, 0);
+	if (why != NULL)
+		assert_string_equal(json_string_value(json_object_get(rs,
+		    "message")), why);
+	if (pcr7 != NULL)
+		assert_string_equal(json_string_value(claim(r, "pcrs",
+		    "sha256", "7", NULL)), pcr7);
+	av_result_free(r);
+}
+
+/*
+ * Decoded PCR banks are remembered by their text (tpm.c): the same text
+ * decodes the same (twice in a row, a hit the second time); the same
+ * values spelled otherwise (upper case, another key order) decode to the
+ * same values; the same values under other indices are other PCRs; a
+ * bank that failed is not remembered and fails again, with its reason.
+ */
+static void
+t_pcr_text(void **state)
+{
+	struct q		 q = { .key = F->rsa, .sig = AVT_RSASSA };
+	struct av_policy	*pol = policy(enrolled(F->rsa));
+	char			*h7 = hex(F->pcrs.v[AVT_SHA256][7], 32);
+	char			*h8 = hex(F->pcrs.v[AVT_SHA256][8], 32);
+	char			*up = strdup(h7);
+	json_t			*it, *bank, *rev;
+
+	(void)state;
+	assert_non_null(up);
+	for (char *c = up; *c != '\0'; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c = (char)(*c - 'a' + 'A');
+	/* the same text twice */
+	run_text(item(&q), pol, AV_STATUS_AFFIRMING, NULL, h7);
+	run_text(item(&q), pol, AV_STATUS_AFFIRMING, NULL, h7);
+	/* upper case: other text, same values, twice */
+	for (int k2 = 0; k2 < 2; k2++) {
+		it = item(&q);
+		json_string_set(pcr_text(it, "7"), up);
+		run_text(it, pol, AV_STATUS_AFFIRMING, NULL, h7);
+	}
+	/* the keys in reverse order */
+	it = item(&q);
+	bank = json_object_get(json_object_get(it, "pcrs"), "sha256");
+	rev = json_object();
+	for (int i = 23; i >= 0; i--) {
+		char idx[4];
+
+		snprintf(idx, sizeof(idx), "%d", i);
+		json_object_set(rev, idx, json_object_get(bank, idx));
+	}
+	json_object_set_new(json_object_get(it, "pcrs"), "sha256", rev);
+	run_text(it, pol, AV_STATUS_AFFIRMING, NULL, h7);
+	/* PCRs 7 and 8 swapped: the same strings, other PCRs */
+	for (int k2 = 0; k2 < 2; k2++) {
+		it = item(&q);
+		json_string_set(pcr_text(it, "7"), h8);
+		json_string_set(pcr_text(it, "8"), h7);
+		run_text(it, pol, AV_STATUS_CONTRAINDICATED,
+		    "tpm: PCR values do not match the quoted PCR digest",
+		    NULL);
+	}
+	/* failures are not remembered: the same bad text fails again */
+	for (int k2 = 0; k2 < 2; k2++) {
+		it = item(&q);
+		json_string_set(pcr_text(it, "7"), "zz");
+		run_text(it, pol, AV_STATUS_CONTRAINDICATED,
+		    "tpm: PCR value is not hex", NULL);
+		it = item(&q);
+		bank = json_object_get(json_object_get(it, "pcrs"), "sha256");
+		json_object_set(bank, "07", pcr_text(it, "7"));
+		run_text(it, pol, AV_STATUS_CONTRAINDICATED,
+		    "tpm: PCR index must be 0 to 23", NULL);
+	}
+	/* the good text still decodes as before */
+	run_text(item(&q), pol, AV_STATUS_AFFIRMING, NULL, h7);
+	free(h7);
+	free(h8);
+	free(up);
+	av_policy_free(pol);
+}
+
 struct dumper {
 	const struct av_policy	*pol;
 	json_t			*items[4];	/* owned: this thread's copies */
@@ -1929,6 +2028,7 @@ main(void)
 		cmocka_unit_test(t_qualified_signer),
 		cmocka_unit_test(t_qualified_signer_alg),
 		cmocka_unit_test(t_pcr_hex),
+		cmocka_unit_test(t_pcr_text),
 		cmocka_unit_test(t_shared_claims),
 		cmocka_unit_test(t_seeds),
 	};
