@@ -414,15 +414,23 @@ body_append(struct avd_req *rq, const char *p, size_t n)
 
 /*
  * At most gate_size attest handlers run at once, whatever the number of
- * connections; the others wait in arrival order (tickets), at most
- * gate_max_wait of them (503 beyond).  gate_stop (set when the drain
- * times out) sends the waiting ones away with a 503, so no connection
- * thread is left blocked when libmicrohttpd joins them.
+ * connections; the others wait in arrival order, at most gate_max_wait
+ * of them (503 beyond).  A place is handed directly to the first waiter
+ * (its own condition variable, on its stack): one wake-up per admission,
+ * not a broadcast that wakes every waiter to find out whose turn it is.
+ * gate_stop (set when the drain times out) sends the waiting ones away
+ * with a 503, so no connection thread is left blocked when libmicrohttpd
+ * joins them.
  */
+struct gate_waiter {
+	pthread_cond_t		 cv;
+	bool			 admitted;
+	struct gate_waiter	*next;
+};
+
 static pthread_mutex_t	 gate_mtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 gate_cv = PTHREAD_COND_INITIALIZER;
-static size_t		 gate_size, gate_busy, gate_max_wait;
-static uint64_t		 gate_head, gate_tail;	/* tickets admitted, issued */
+static size_t		 gate_size, gate_busy, gate_max_wait, gate_nwait;
+static struct gate_waiter *gate_first, *gate_last;	/* FIFO */
 static bool		 gate_stop;
 
 enum gate_res { GATE_IN, GATE_FULL, GATE_STOPPED };
@@ -430,48 +438,56 @@ enum gate_res { GATE_IN, GATE_FULL, GATE_STOPPED };
 static enum gate_res
 gate_enter(void)
 {
-	uint64_t t;
+	struct gate_waiter	 w;
+	enum gate_res		 res;
 
 	pthread_mutex_lock(&gate_mtx);
 	if (gate_stop) {
 		pthread_mutex_unlock(&gate_mtx);
 		return GATE_STOPPED;
 	}
-	if (gate_head == gate_tail && gate_busy < gate_size) {
-		/* nobody waiting and a free place: the common case */
-		gate_head++;
-		gate_tail++;
-		gate_busy++;
+	if (gate_first == NULL && gate_busy < gate_size) {
+		gate_busy++;		/* the common case: a free place */
 		pthread_mutex_unlock(&gate_mtx);
 		return GATE_IN;
 	}
-	if (gate_tail - gate_head >= gate_max_wait) {
+	if (gate_nwait >= gate_max_wait) {
 		pthread_mutex_unlock(&gate_mtx);
 		return GATE_FULL;
 	}
-	t = gate_tail++;
-	while (!gate_stop && (t != gate_head || gate_busy >= gate_size))
-		pthread_cond_wait(&gate_cv, &gate_mtx);
-	if (gate_stop) {
-		/* t stays unadmitted; nobody is admitted any more */
-		pthread_mutex_unlock(&gate_mtx);
-		return GATE_STOPPED;
-	}
-	gate_head++;
-	gate_busy++;
-	if (gate_head != gate_tail && gate_busy < gate_size)
-		pthread_cond_broadcast(&gate_cv);	/* the next ticket */
+	pthread_cond_init(&w.cv, NULL);
+	w.admitted = false;
+	w.next = NULL;
+	if (gate_last != NULL)
+		gate_last->next = &w;
+	else
+		gate_first = &w;
+	gate_last = &w;
+	gate_nwait++;
+	while (!w.admitted && !gate_stop)
+		pthread_cond_wait(&w.cv, &gate_mtx);
+	/* gate_leave() dequeued us with the place; gate_close() did not */
+	res = w.admitted ? GATE_IN : GATE_STOPPED;
 	pthread_mutex_unlock(&gate_mtx);
-	return GATE_IN;
+	pthread_cond_destroy(&w.cv);
+	return res;
 }
 
+/* Give the place to the first waiter, or free it. */
 static void
 gate_leave(void)
 {
+	struct gate_waiter *w;
+
 	pthread_mutex_lock(&gate_mtx);
-	gate_busy--;
-	if (gate_head != gate_tail)
-		pthread_cond_broadcast(&gate_cv);
+	if ((w = gate_first) != NULL && !gate_stop) {
+		if ((gate_first = w->next) == NULL)
+			gate_last = NULL;
+		gate_nwait--;
+		w->admitted = true;	/* the place passes on: busy unchanged */
+		pthread_cond_signal(&w->cv);
+	} else
+		gate_busy--;
 	pthread_mutex_unlock(&gate_mtx);
 }
 
@@ -481,7 +497,10 @@ gate_close(void)
 {
 	pthread_mutex_lock(&gate_mtx);
 	gate_stop = true;
-	pthread_cond_broadcast(&gate_cv);
+	for (struct gate_waiter *w = gate_first; w != NULL; w = w->next)
+		pthread_cond_signal(&w->cv);
+	gate_first = gate_last = NULL;
+	gate_nwait = 0;
 	pthread_mutex_unlock(&gate_mtx);
 }
 
@@ -630,7 +649,7 @@ avd_http_load(size_t *running, size_t *waiting, size_t *conns)
 	if (per_connection) {
 		pthread_mutex_lock(&gate_mtx);
 		*running = gate_busy;
-		*waiting = (size_t)(gate_tail - gate_head);
+		*waiting = gate_nwait;
 		pthread_mutex_unlock(&gate_mtx);
 	} else {
 		pthread_mutex_lock(&wq_mtx);
@@ -1014,8 +1033,8 @@ avd_http_start(const struct avd_opts *o)
 	pthread_mutex_lock(&gate_mtx);
 	gate_size = nverify;
 	gate_max_wait = o->max_queue ? (size_t)o->max_queue : 1;
-	gate_head = gate_tail = 0;
-	gate_busy = 0;
+	gate_busy = gate_nwait = 0;
+	gate_first = gate_last = NULL;
 	gate_stop = false;
 	pthread_mutex_unlock(&gate_mtx);
 	/* The logger must come first to catch every message. */

@@ -204,7 +204,9 @@ def overloaded(t, tmp, nitro, pdir, model):
                 other += 1
         print("note: %s: --max-queue 1: %d verdicts, %d overloaded" %
               (model, ok, busy))
-        t.check(ok >= 2 and busy >= 1 and other == 0,
+        # At least the first gets a place (the pool's queue of one may be
+        # full again before a worker takes the first request from it).
+        t.check(ok >= 1 and busy >= 1 and other == 0,
                 model + ": --max-queue 1: 503 overloaded beyond it, "
                 "verdicts otherwise", "ok %d busy %d other %d" %
                 (ok, busy, other))
