@@ -198,9 +198,16 @@ tpm_attest_parse(const uint8_t *p, size_t n, struct tpm_quote *q,
 		return AV_FAIL(e, AV_E_MALFORMED, "tpm: empty quote");
 	if (n > TPM_MAX_ATTEST)
 		return AV_FAIL(e, AV_E_MALFORMED, "tpm: quote too large");
-	if ((q->attest = calloc(1, sizeof(*q->attest))) == NULL ||
+	/*
+	 * Zeroed as far as a quote reaches: the rest of the attested union
+	 * (other attestation types, 2 of the 2.3 kB) is never read, as the
+	 * type must be a quote.
+	 */
+	if ((q->attest = malloc(sizeof(*q->attest))) == NULL ||
 	    (q->msg = malloc(n)) == NULL)
 		return AV_FAIL(e, AV_E_NOMEM, "out of memory");
+	memset(q->attest, 0, offsetof(TPMS_ATTEST, attested) +
+	    sizeof(q->attest->attested.quote));
 	memcpy(q->msg, p, n);
 	q->msglen = n;
 	if (Tss2_MU_TPMS_ATTEST_Unmarshal(q->msg, n, &off, q->attest) !=
@@ -1019,7 +1026,9 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 	uint8_t				*buf = stackbuf;
 	size_t				 len = 0, cap = sizeof(stackbuf);
 	unsigned			 glen;
-	bool				 hit;
+	uint32_t			 mask;
+	size_t				 ds;
+	bool				 hit, high;
 	int				 rc = -1;
 
 	/* a bank may be selected twice: at most 16 x 24 x 64 bytes */
@@ -1037,33 +1046,37 @@ quote_pcr_verify(const struct tpm_quote *q, const EVP_MD *md,
 			    "tpm: quote selects an unsupported PCR bank");
 			goto out;
 		}
-		for (unsigned j = 0; j < s->sizeofSelect; j++)
-			for (unsigned k = 0; k < 8; k++) {
-				unsigned idx = j * 8 + k;
-
-				if (!(s->pcrSelect[j] & (1u << k)))
-					continue;
-				if (idx >= TPM_NPCR) {
-					AV_FAIL(e, AV_E_MALFORMED,
-					    "tpm: quote selects a PCR above 23");
-					goto out;
-				}
-				if (!(pcrs->b[b].present & (1u << idx))) {
-					AV_FAIL(e, AV_E_PCR_DIGEST, "tpm: a "
-					    "quoted PCR value is missing from "
-					    "the evidence");
-					goto out;
-				}
-				if (len + tpm_bank_size(b) > cap) {
-					AV_FAIL(e, AV_E_INTERNAL,
-					    "internal error");
-					goto out;
-				}
-				memcpy(buf + len, pcrs->b[b].v[idx],
-				    tpm_bank_size(b));
-				len += tpm_bank_size(b);
-				covered[b] |= 1u << idx;
+		/* the bitmap as a mask: PCR 8j+k is bit k of byte j */
+		mask = 0;
+		high = false;
+		for (unsigned j = 0; j < s->sizeofSelect; j++) {
+			if (j * 8 >= TPM_NPCR)
+				high |= s->pcrSelect[j] != 0;
+			else
+				mask |= (uint32_t)s->pcrSelect[j] << (j * 8);
+		}
+		/* a missing PCR below 24 is the first error, as it comes first */
+		if (mask & ~pcrs->b[b].present) {
+			AV_FAIL(e, AV_E_PCR_DIGEST, "tpm: a quoted PCR value is "
+			    "missing from the evidence");
+			goto out;
+		}
+		if (high) {
+			AV_FAIL(e, AV_E_MALFORMED,
+			    "tpm: quote selects a PCR above 23");
+			goto out;
+		}
+		ds = tpm_bank_size(b);
+		if (len + TPM_NPCR * ds > cap) {
+			AV_FAIL(e, AV_E_INTERNAL, "internal error");
+			goto out;
+		}
+		for (unsigned idx = 0; idx < TPM_NPCR; idx++)
+			if (mask & (1u << idx)) {
+				memcpy(buf + len, pcrs->b[b].v[idx], ds);
+				len += ds;
 			}
+		covered[b] |= mask;
 	}
 	if (pcr_values_digest(md, buf, len, got, &glen, &hit) != 0) {
 		AV_FAIL(e, AV_E_INTERNAL, "internal error");
@@ -1379,6 +1392,53 @@ claims_unref(void *p)
 static struct av_memo claims_memo = AV_MEMO_INITIALIZER(claims_ref,
     claims_unref);
 
+/*
+ * Strings among a quote's claims that repeat between the quotes of one
+ * machine, shared the same way: the format and signature scheme names,
+ * the PCR digest (the same PCR values), the qualified signer (the same
+ * AK) and the firmware version.  Their own memo, so that they do not
+ * push the larger objects above out of theirs.
+ */
+static struct av_memo claim_str_memo = AV_MEMO_INITIALIZER(claims_ref,
+    claims_unref);
+
+enum claim_str { CS_NAME, CS_HEX, CS_FW };
+
+static json_t *fw_json(uint64_t);
+
+/*
+ * The shared string claim of kind made from p[0..n): a static ASCII
+ * name (CS_NAME), lower-case hex of bytes (CS_HEX) or a firmware
+ * version (CS_FW, n 8).  New reference, or NULL on ENOMEM.
+ */
+static json_t *
+shared_str(enum claim_str kind, const void *p, size_t n)
+{
+	json_t		*j;
+	uint64_t	 fw;
+
+	if ((j = av_memo_get(&claim_str_memo, (uint8_t)kind, p, n, NULL,
+	    0)) != NULL)
+		return j;
+	switch (kind) {
+	case CS_NAME:
+		j = json_stringn_nocheck(p, n);
+		break;
+	case CS_HEX:
+		j = av_json_hex(p, n);
+		break;
+	case CS_FW:
+		memcpy(&fw, p, sizeof(fw));
+		j = fw_json(fw);
+		break;
+	default:
+		return NULL;
+	}
+	if (j != NULL)
+		av_memo_put(&claim_str_memo, (uint8_t)kind, p, n, NULL, 0, j);
+	return j;
+}
+
 /* {"0": "<hex>", ...} of bank b's PCRs in mask (new reference). */
 static json_t *
 bank_json(const struct tpm_pcr_bank *pb, int b, uint32_t mask)
@@ -1507,17 +1567,18 @@ quote_json(const struct tpm_quote *q, struct quote_top *top)
 	top->reset_count = json_integer(a->clockInfo.resetCount);
 	top->restart_count = json_integer(a->clockInfo.restartCount);
 	top->safe = json_boolean(a->clockInfo.safe);
-	top->fw = fw_json(a->firmwareVersion);
-	json_object_set_new_nocheck(o, "sig_scheme",
-	    json_string_nocheck(scheme_name(q)));
+	top->fw = shared_str(CS_FW, &a->firmwareVersion,
+	    sizeof(a->firmwareVersion));
+	json_object_set_new_nocheck(o, "sig_scheme", shared_str(CS_NAME,
+	    scheme_name(q), strlen(scheme_name(q))));
 	json_object_set_new_nocheck(o, "pcr_selection",
 	    selection_json(&a->attested.quote.pcrSelect));
-	json_object_set_new_nocheck(o, "pcr_digest",
-	    av_json_hex(a->attested.quote.pcrDigest.buffer,
+	json_object_set_new_nocheck(o, "pcr_digest", shared_str(CS_HEX,
+	    a->attested.quote.pcrDigest.buffer,
 	    a->attested.quote.pcrDigest.size));
 	json_object_set_nocheck(o, "extra_data", top->extra);
-	json_object_set_new_nocheck(o, "qualified_signer",
-	    av_json_hex(a->qualifiedSigner.name, a->qualifiedSigner.size));
+	json_object_set_new_nocheck(o, "qualified_signer", shared_str(CS_HEX,
+	    a->qualifiedSigner.name, a->qualifiedSigner.size));
 	json_object_set_nocheck(o, "clock", top->clock);
 	json_object_set_nocheck(o, "reset_count", top->reset_count);
 	json_object_set_nocheck(o, "restart_count", top->restart_count);
@@ -1617,7 +1678,8 @@ tpm_claims_json(const struct tpm_ev *ev)
 		return NULL;
 	}
 	/* a static ASCII name */
-	json_object_set_new_nocheck(o, "format", json_string_nocheck(ev->form));
+	json_object_set_new_nocheck(o, "format", shared_str(CS_NAME, ev->form,
+	    strlen(ev->form)));
 	for (size_t i = 0; i < ev->nquotes; i++) {
 		struct quote_top t;
 

@@ -21,6 +21,7 @@
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <tss2/tss2_mu.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "av/backend.h"
@@ -1793,6 +1794,73 @@ t_pcr_text(void **state)
 	av_policy_free(pol);
 }
 
+/*
+ * A quote by F->rsa whose one SHA-256 selection is the 4-byte bitmap sel
+ * (PCRs 24..31 in its last byte), with the evidence carrying the PCRs of
+ * mask; the quote's PCR digest is never reached.
+ */
+static json_t *
+item_sel(const uint8_t sel[4], uint32_t mask)
+{
+	TPMS_ATTEST		 a;
+	TPMS_PCR_SELECTION	*ps;
+	uint8_t			 buf[sizeof(TPMS_ATTEST)], *sig, *pub;
+	size_t			 off = 0, sl, pl;
+	uint32_t		 masks[AVT_NBANKS] = { 0 };
+	json_t			*it = json_object();
+
+	memset(&a, 0, sizeof(a));
+	a.magic = TPM2_GENERATED_VALUE;
+	a.type = TPM2_ST_ATTEST_QUOTE;
+	a.extraData.size = sizeof(F->nonce);
+	memcpy(a.extraData.buffer, F->nonce, sizeof(F->nonce));
+	a.attested.quote.pcrSelect.count = 1;
+	ps = &a.attested.quote.pcrSelect.pcrSelections[0];
+	ps->hash = TPM2_ALG_SHA256;
+	ps->sizeofSelect = 4;
+	memcpy(ps->pcrSelect, sel, 4);
+	a.attested.quote.pcrDigest.size = 32;
+	assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&a, buf, sizeof(buf),
+	    &off), TSS2_RC_SUCCESS);
+	assert_non_null(sig = avt_tpm_sign(F->rsa, AVT_RSASSA,
+	    TPM2_ALG_SHA256, buf, off, &sl));
+	assert_non_null(pub = avt_tpm_public(F->rsa, true, &pl));
+	masks[AVT_SHA256] = mask;
+	json_object_set_new(it, "type", json_string("tpm"));
+	set_b64(it, "data", buf, off);
+	set_b64(it, "signature", sig, sl);
+	set_b64(it, "ak_pub", pub, pl);
+	json_object_set_new(it, "pcrs", pcrs_json(&F->pcrs, masks));
+	free(sig);
+	free(pub);
+	return it;
+}
+
+/*
+ * The selection's errors in the order of its bits: a quoted PCR missing
+ * from the evidence (below 24) comes before a selected PCR above 23.
+ */
+static void
+t_pcr_selection(void **state)
+{
+	static const uint8_t	 high[4] = { 0xff, 0xff, 0xff, 0x02 };
+	static const uint8_t	 low[4] = { 0x08, 0x00, 0x00, 0x00 };
+	struct av_policy	*pol = policy(enrolled(F->rsa));
+
+	(void)state;
+	run_text(item_sel(high, ALL24), pol, AV_STATUS_CONTRAINDICATED,
+	    "tpm: quote selects a PCR above 23", NULL);
+	run_text(item_sel(high, ALL24 & ~(1u << 3)), pol,
+	    AV_STATUS_CONTRAINDICATED, "tpm: a quoted PCR value is missing "
+	    "from the evidence", NULL);
+	run_text(item_sel(low, 0x1), pol, AV_STATUS_CONTRAINDICATED,
+	    "tpm: a quoted PCR value is missing from the evidence", NULL);
+	/* all there: past the selection, to the digest */
+	run_text(item_sel(low, ALL24), pol, AV_STATUS_CONTRAINDICATED,
+	    "tpm: PCR values do not match the quoted PCR digest", NULL);
+	av_policy_free(pol);
+}
+
 struct dumper {
 	const struct av_policy	*pol;
 	json_t			*items[4];	/* owned: this thread's copies */
@@ -2029,6 +2097,7 @@ main(void)
 		cmocka_unit_test(t_qualified_signer_alg),
 		cmocka_unit_test(t_pcr_hex),
 		cmocka_unit_test(t_pcr_text),
+		cmocka_unit_test(t_pcr_selection),
 		cmocka_unit_test(t_shared_claims),
 		cmocka_unit_test(t_seeds),
 	};
