@@ -21,7 +21,11 @@
 # (default build-bench), AV_BENCH_ATTESTD_ARGS (extra attestd flags, e.g.
 # "--thread-model pool"), AV_BENCH_ONE_SHOT=1 (a connection per request
 # instead of keep-alive), AV_BENCH_REPEAT (1: run every row this many
-# times, interleaved, and summarise each by its median and range).
+# times, interleaved, and summarise each by its median and range),
+# AV_BENCH_ADJACENT_FLOOR=1 (after each row, N `openssl speed` processes
+# at once, N = the row's busy cores, for a second CPU ratio against a
+# floor measured next to the row by as many processes as attestd keeps
+# busy; each counts its own CPU time, which `-multi` does not).
 # Loopback only.
 set -euo pipefail
 
@@ -33,6 +37,7 @@ cold_docs=${AV_BENCH_COLD_DOCS:-3000}
 soak=${AV_BENCH_SOAK_SECONDS:-0}
 extra=${AV_BENCH_ATTESTD_ARGS:-}
 repeat=${AV_BENCH_REPEAT:-1}
+adjacent=${AV_BENCH_ADJACENT_FLOOR:-0}
 oneshot=
 [ "${AV_BENCH_ONE_SHOT:-0}" = 1 ] && oneshot=-1
 cores=$(nproc)
@@ -111,7 +116,37 @@ for scen in warm cold invalid; do
 		    $oneshot "$work/$scen.bodies") || true
 		c1=$(cputicks)
 		m1=$(metric attestd_chain_cache_misses_total)
-		echo "{\"scenario\": \"nitro-$scen\", \"misses\": $((m1 - m0)), \"cpu_s\": $(((c1 - c0) * 1000 / hz))e-3, \"result\": $out}" \
+		adj=
+		if [ "$adjacent" = 1 ]; then
+			n=$((c < cores ? c : cores))
+			spids=
+			for k in $(seq "$n"); do
+				openssl speed -seconds 1 ecdsap384 ecdsap256 \
+				    2>/dev/null >"$work/adj$k.txt" &
+				spids="$spids $!"
+			done
+			# shellcheck disable=SC2086
+			wait $spids || true
+			adj=$($py - "$work" "$n" <<'PY'
+import os, re, sys
+n = int(sys.argv[2])
+v384, s256 = [], []
+for k in range(1, n + 1):
+    sp = {}
+    for l in open(os.path.join(sys.argv[1], "adj%d.txt" % k)):
+        m = re.match(r"\s*(\d+) bits ecdsa \((nistp\d+)\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)", l)
+        if m:
+            sp[m.group(2)] = (float(m.group(3)), float(m.group(4)))
+    if "nistp256" in sp and "nistp384" in sp:
+        s256.append(sp["nistp256"][0])
+        v384.append(sp["nistp384"][1])
+if len(v384) == n:
+    print(', "adjacent": {"procs": %d, "p256_sign_s": %.1f, "p384_verify_s": %.1f}' % (
+        n, sum(s256) / n, sum(v384) / n))
+PY
+)
+		fi
+		echo "{\"scenario\": \"nitro-$scen\", \"misses\": $((m1 - m0)), \"cpu_s\": $(((c1 - c0) * 1000 / hz))e-3, \"result\": $out$adj}" \
 		    >>"$work/results.jsonl"
 		echo "  nitro-$scen c=$c: $out"
 	done
@@ -168,11 +203,19 @@ for line in open(os.path.join(w, "results.jsonl")):
     ratio = res["rps"] / floor
     cpu_per = r["cpu_s"] / done
     cpu_ratio = floor_s / cpu_per if cpu_per > 0 else 0
+    extra = {}
+    adj_s = ""
+    if "adjacent" in r:
+        a = r["adjacent"]
+        afloor_s = nv / a["p384_verify_s"] + 1.0 / a["p256_sign_s"]
+        extra["cpu_ratio_adjacent"] = afloor_s / cpu_per if cpu_per > 0 else 0
+        adj_s = "   adjacent floor %.3f ms (%d procs): cpu ratio %.0f%%" % (
+            1e3 * afloor_s, a["procs"], 100 * extra["cpu_ratio_adjacent"])
     rows.append(dict(r, floor=floor, ratio=ratio, cpu_ms_per_verdict=1e3 * cpu_per,
-                     cpu_ratio=cpu_ratio, verifies_per_verdict=nv))
-    print("%-14s %7d %10.1f %9.3f %9.3f %10.1f %6.0f%% %10.3f %8.0f%% %7d" % (
+                     cpu_ratio=cpu_ratio, verifies_per_verdict=nv, **extra))
+    print("%-14s %7d %10.1f %9.3f %9.3f %10.1f %6.0f%% %10.3f %8.0f%% %7d%s" % (
         r["scenario"], res["clients"], res["rps"], res["p50_ms"], res["p99_ms"],
-        floor, 100 * ratio, 1e3 * cpu_per, 100 * cpu_ratio, res["errors"]))
+        floor, 100 * ratio, 1e3 * cpu_per, 100 * cpu_ratio, res["errors"], adj_s))
 doc = {"cores": cores, "openssl": {"p384_verify_s": v384, "p384_sign_s": s384,
        "p256_verify_s": v256, "p256_sign_s": s256}, "rows": rows,
        "commit": os.environ.get("AV_BENCH_COMMIT", ""),
@@ -199,10 +242,12 @@ if any(len(g) > 1 for g in groups.values()):
         rps = [x["result"]["rps"] for x in g]
         p99 = [x["result"]["p99_ms"] for x in g]
         cr = [100 * x["cpu_ratio"] for x in g]
-        print("%-14s %7d %22s %22s %22s" % (scen, c,
+        ca = [100 * x["cpu_ratio_adjacent"] for x in g if "cpu_ratio_adjacent" in x]
+        print("%-14s %7d %22s %22s %22s%s" % (scen, c,
               "%.0f (%.0f-%.0f)" % (med(rps), min(rps), max(rps)),
               "%.2f (%.2f-%.2f)" % (med(p99), min(p99), max(p99)),
-              "%.0f (%.0f-%.0f)" % (med(cr), min(cr), max(cr))))
+              "%.0f (%.0f-%.0f)" % (med(cr), min(cr), max(cr)),
+              "   adjacent %.0f (%.0f-%.0f)" % (med(ca), min(ca), max(ca)) if ca else ""))
         doc["summary"].append({"scenario": scen, "clients": c, "runs": len(g),
                                "rps": rps, "p99_ms": p99, "cpu_ratio_pct": cr})
 json.dump(doc, open(outp, "w"), indent=1)
