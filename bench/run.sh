@@ -28,8 +28,8 @@
 # busy; each counts its own CPU time, which `-multi` does not).
 # Loopback only.
 set -euo pipefail
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 build=${AV_BUILD_DIR:-$root/build-bench}
 secs=${AV_BENCH_SECONDS:-5}
 clients=${AV_BENCH_CLIENTS:-1 2 8}
@@ -40,22 +40,9 @@ repeat=${AV_BENCH_REPEAT:-1}
 adjacent=${AV_BENCH_ADJACENT_FLOOR:-0}
 oneshot=
 [ "${AV_BENCH_ONE_SHOT:-0}" = 1 ] && oneshot=-1
-cores=$(nproc)
-py=/usr/bin/python3
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$cores" --target attestd mknitro avload >/dev/null
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/attestd-bench.XXXXXX")
-pid=
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+bench_build attestd mknitro avload
+bench_workdir attestd-bench
 
 mk=$build/tests/mknitro
 load=$build/bench/avload
@@ -64,29 +51,11 @@ echo "bench: making documents (cold: $cold_docs fresh leaves) in $work"
 "$mk" sign "$work/pki" "$work/warm.b64" --lines 1
 "$mk" sign "$work/pki" "$work/invalid.b64" --lines 1 --corrupt-sig
 "$mk" sign "$work/pki" "$work/cold.b64" --lines "$cold_docs" --fresh-leaf
-mkdir -p "$work/policies"
-$py - "$work" <<'EOF'
-import json, sys, os
-w = sys.argv[1]
-pcr = lambda i: bytes((i * 16 + j + 1) & 0xff for j in range(48)).hex()
-json.dump({"id": "bench-nitro", "version": 1,
-           "evidence": {"aws-nitro": {"pcr%d" % i: [pcr(i)] for i in range(3)}}},
-          open(os.path.join(w, "policies", "bench-nitro.json"), "w"))
-for name in ("warm", "cold", "invalid"):
-    with open(os.path.join(w, name + ".b64")) as f, \
-         open(os.path.join(w, name + ".bodies"), "w") as out:
-        for line in f:
-            out.write(json.dumps({"policy": "bench-nitro", "evidence": [
-                {"type": "aws-nitro", "data": line.strip()}]}) + "\n")
-EOF
+bench_nitro_bodies warm cold invalid
 
-"$build/attestd" --listen 127.0.0.1:0 --port-file "$work/port" \
-    --state-dir "$work/state" --policies "$work/policies" \
-    --trust-dir "$work/pki/trust" --rate-per-ip 0 --max-conns-per-ip 0 \
-    --log-level warn $extra 2>"$work/attestd.log" &
-pid=$!
-for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(cat "$work/port")
+# shellcheck disable=SC2086 # $extra: flags, split on spaces
+bench_start_attestd "$build/attestd" "$work/attestd.log" \
+    --trust-dir "$work/pki/trust" $extra
 echo "bench: attestd pid $pid on 127.0.0.1:$port, $cores cores"
 
 metric() {
@@ -101,20 +70,16 @@ else:
 EOF
 }
 
-cputicks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-hz=$(getconf CLK_TCK)
-
 : >"$work/results.jsonl"
 for rep in $(seq "$repeat"); do
 for scen in warm cold invalid; do
-	want='"status":"affirming"'
-	[ "$scen" = invalid ] && want='"status":"contraindicated"'
+	want=$(bench_want "$scen")
 	for c in $clients; do
 		m0=$(metric attestd_chain_cache_misses_total)
-		c0=$(cputicks)
+		c0=$(bench_cputicks)
 		out=$("$load" -p "$port" -c "$c" -d "$secs" -w 1 -e "$want" \
 		    $oneshot "$work/$scen.bodies") || true
-		c1=$(cputicks)
+		c1=$(bench_cputicks)
 		m1=$(metric attestd_chain_cache_misses_total)
 		adj=
 		if [ "$adjacent" = 1 ]; then
@@ -153,8 +118,7 @@ PY
 done
 done
 
-echo "bench: openssl speed (same machine, same run)"
-openssl speed -seconds 3 ecdsap384 ecdsap256 2>/dev/null >"$work/speed.txt"
+bench_openssl_speed ecdsap384 ecdsap256
 
 if [ "$soak" -gt 0 ]; then
 	echo "bench: soak ${soak}s at 2 clients (RSS of attestd every 10 s)"

@@ -17,30 +17,16 @@
 # AV_BENCH_SECONDS (5), AV_BENCH_CLIENTS ("1 2 8"), AV_BUILD_DIR
 # (build-bench), AV_BENCH_OUT (snp-bench-results.json in the build dir).
 set -euo pipefail
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 build=${AV_BUILD_DIR:-$root/build-bench}
 secs=${AV_BENCH_SECONDS:-5}
 clients=${AV_BENCH_CLIENTS:-1 2 8}
-cores=$(nproc)
-py=/usr/bin/python3
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$cores" --target attestd mksnp avload >/dev/null
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/attestd-snp-bench.XXXXXX")
-pid=
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+bench_build attestd mksnp avload
+bench_workdir attestd-snp-bench
 
 mk=$build/tests/mksnp
-load=$build/bench/avload
 echo "bench: making SEV-SNP reports in $work"
 "$mk" init "$work/snp"
 "$mk" body "$work/snp" "$work/warm.bodies" --policy bench-snp
@@ -54,34 +40,13 @@ cat >"$work/policies/bench-snp.json" <<EOF
    "min_tcb": {"snp": 8}, "vmpl": [0], "guest_policy": {"debug": false}}}}
 EOF
 
-"$build/attestd" --listen 127.0.0.1:0 --port-file "$work/port" \
-    --state-dir "$work/state" --policies "$work/policies" \
-    --trust-dir "$work/snp/trust" --rate-per-ip 0 --max-conns-per-ip 0 \
-    --log-level warn 2>"$work/attestd.log" &
-pid=$!
-for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(cat "$work/port")
+bench_start_attestd "$build/attestd" "$work/attestd.log" \
+    --trust-dir "$work/snp/trust"
 echo "bench: attestd pid $pid on 127.0.0.1:$port, $cores cores"
 
-cputicks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-hz=$(getconf CLK_TCK)
-: >"$work/results.jsonl"
-for scen in warm fresh invalid; do
-	want='"status":"affirming"'
-	[ "$scen" = invalid ] && want='"status":"contraindicated"'
-	for c in $clients; do
-		c0=$(cputicks)
-		out=$("$load" -p "$port" -c "$c" -d "$secs" -w 1 -e "$want" \
-		    "$work/$scen.bodies") || true
-		c1=$(cputicks)
-		echo "{\"scenario\": \"snp-$scen\", \"cpu_s\": $(((c1 - c0) * 1000 / hz))e-3, \"result\": $out}" \
-		    >>"$work/results.jsonl"
-		echo "  snp-$scen c=$c: $out"
-	done
-done
+bench_rows snp warm fresh invalid
 
-echo "bench: openssl speed (same machine, same run)"
-openssl speed -seconds 3 ecdsap384 ecdsap256 2>/dev/null >"$work/speed.txt"
+bench_openssl_speed ecdsap384 ecdsap256
 
 AV_BENCH_OUT=${AV_BENCH_OUT:-$build/snp-bench-results.json}
 $py - "$work" "$cores" "$AV_BENCH_OUT" <<'EOF'

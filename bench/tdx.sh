@@ -23,28 +23,14 @@
 # (build-bench), AV_BENCH_OUT (tdx-bench-results.json in the build dir).
 # Loopback only; the attestd started here is the only process stopped.
 set -euo pipefail
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 build=${AV_BUILD_DIR:-$root/build-bench}
 secs=${AV_BENCH_SECONDS:-5}
 clients=${AV_BENCH_CLIENTS:-1 2 8}
-cores=$(nproc)
-py=/usr/bin/python3
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$cores" --target attestd avload bench_verify \
-    >/dev/null
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/attestd-tdx-bench.XXXXXX")
-pid=
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+bench_build attestd avload bench_verify
+bench_workdir attestd-tdx-bench
 
 echo "bench: making TDX quotes and collateral in $work"
 "$build/bench/bench_verify" -p tdx,tdx-fresh --bodies "$work"
@@ -52,40 +38,13 @@ cp "$work/tdx.body" "$work/warm.bodies"
 cp "$work/tdx-fresh.body" "$work/fresh.bodies"
 cp "$work/tdx-invalid.body" "$work/invalid.bodies"
 
-"$build/attestd" --listen 127.0.0.1:0 --port-file "$work/port" \
-    --state-dir "$work/state" --policies "$work/policies" \
-    --trust-dir "$work/trust" --rate-per-ip 0 --max-conns-per-ip 0 \
-    --log-level warn 2>"$work/attestd.log" &
-pid=$!
-for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-if [ ! -s "$work/port" ]; then
-	echo "bench: attestd did not start" >&2
-	cat "$work/attestd.log" >&2
-	exit 1
-fi
-port=$(cat "$work/port")
+bench_start_attestd "$build/attestd" "$work/attestd.log" \
+    --trust-dir "$work/trust"
 echo "bench: attestd pid $pid on 127.0.0.1:$port, $cores cores"
 
-load=$build/bench/avload
-cputicks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-hz=$(getconf CLK_TCK)
-: >"$work/results.jsonl"
-for scen in warm fresh invalid; do
-	want='"status":"affirming"'
-	[ "$scen" = invalid ] && want='"status":"contraindicated"'
-	for c in $clients; do
-		c0=$(cputicks)
-		out=$("$load" -p "$port" -c "$c" -d "$secs" -w 1 -e "$want" \
-		    "$work/$scen.bodies") || true
-		c1=$(cputicks)
-		echo "{\"scenario\": \"tdx-$scen\", \"cpu_s\": $(((c1 - c0) * 1000 / hz))e-3, \"result\": $out}" \
-		    >>"$work/results.jsonl"
-		echo "  tdx-$scen c=$c: $out"
-	done
-done
+bench_rows tdx warm fresh invalid
 
-echo "bench: openssl speed (same machine, same run)"
-openssl speed -seconds 3 ecdsap256 2>/dev/null >"$work/speed.txt"
+bench_openssl_speed ecdsap256
 
 AV_BENCH_OUT=${AV_BENCH_OUT:-$build/tdx-bench-results.json}
 $py - "$work" "$cores" "$AV_BENCH_OUT" <<'EOF'

@@ -20,14 +20,12 @@
 # (tpm-bench-results.json in the build dir).  Loopback only; the swtpm and
 # attestd started here are the only processes stopped.
 set -euo pipefail
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 build=${AV_BUILD_DIR:-$root/build-bench}
 secs=${AV_BENCH_SECONDS:-5}
 clients=${AV_BENCH_CLIENTS:-1 2 8}
 ncq=${AV_BENCH_CHECKQUOTE:-100}
-cores=$(nproc)
-py=/usr/bin/python3
 
 for t in swtpm tpm2_quote tpm2_checkquote openssl; do
 	if ! command -v "$t" >/dev/null 2>&1; then
@@ -36,19 +34,8 @@ for t in swtpm tpm2_quote tpm2_checkquote openssl; do
 	fi
 done
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$cores" --target attestd avload >/dev/null
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/attestd-tpm-bench.XXXXXX")
-pid=
-cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
+bench_build attestd avload
+bench_workdir attestd-tpm-bench
 
 nonce=$(od -An -tx1 -N32 -v /dev/urandom | tr -d ' \n')
 echo "bench: quotes from a private swtpm in $work"
@@ -85,32 +72,10 @@ bad[-1] ^= 1
 open(os.path.join(w, "invalid.bodies"), "w").write(body("rsa", bytes(bad)))
 EOF
 
-"$build/attestd" --listen 127.0.0.1:0 --port-file "$work/port" \
-    --state-dir "$work/state" --policies "$work/policies" \
-    --rate-per-ip 0 --max-conns-per-ip 0 \
-    --log-level warn 2>"$work/attestd.log" &
-pid=$!
-for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
-port=$(cat "$work/port")
+bench_start_attestd "$build/attestd" "$work/attestd.log"
 echo "bench: attestd pid $pid on 127.0.0.1:$port, $cores cores"
 
-load=$build/bench/avload
-cputicks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-hz=$(getconf CLK_TCK)
-: >"$work/results.jsonl"
-for scen in rsa ecc invalid; do
-	want='"status":"affirming"'
-	[ "$scen" = invalid ] && want='"status":"contraindicated"'
-	for c in $clients; do
-		c0=$(cputicks)
-		out=$("$load" -p "$port" -c "$c" -d "$secs" -w 1 -e "$want" \
-		    "$work/$scen.bodies") || true
-		c1=$(cputicks)
-		echo "{\"scenario\": \"tpm-$scen\", \"cpu_s\": $(((c1 - c0) * 1000 / hz))e-3, \"result\": $out}" \
-		    >>"$work/results.jsonl"
-		echo "  tpm-$scen c=$c: $out"
-	done
-done
+bench_rows tpm rsa ecc invalid
 
 echo "bench: tpm2_checkquote x $ncq per quote (same quote files)"
 : >"$work/checkquote.txt"
@@ -125,8 +90,7 @@ for k in rsa ecc; do
 	echo "$k $t0 $t1" >>"$work/checkquote.txt"
 done
 
-echo "bench: openssl speed (same machine, same run)"
-openssl speed -seconds 3 rsa2048 ecdsap256 2>/dev/null >"$work/speed.txt"
+bench_openssl_speed rsa2048 ecdsap256
 
 AV_BENCH_OUT=${AV_BENCH_OUT:-$build/tpm-bench-results.json}
 $py - "$work" "$cores" "$ncq" "$AV_BENCH_OUT" <<'EOF'
