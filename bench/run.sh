@@ -3,7 +3,13 @@
 # free loopback port, drives it with bench/avload (closed loop, keep-alive)
 # and reports verdicts/s and p50/p99 latency at 1, 2 and 8 clients for
 #   nitro-warm     one Nitro document again and again (chain cache warm)
-#   nitro-cold     every document has a leaf never seen before (cache cold)
+#   nitro-cold     every document has a leaf never seen before (cache cold);
+#                  each cold row (and each repeat) gets its own slice of the
+#                  documents, sized by the row's busy cores, so no row
+#                  reuses another row's leaves; a row that sends more
+#                  verdicts than its slice holds reuses its own leaves, so
+#                  every row reports its chain-cache miss fraction
+#                  (misses / verdicts, from attestd's /metrics)
 #   nitro-invalid  a document with a bad signature (contraindicated verdict)
 # then runs `openssl speed ecdsap384 ecdsap256` in the same run and prints
 # the ratio of attestd's throughput to the crypto floor:
@@ -46,12 +52,24 @@ bench_workdir attestd-bench
 
 mk=$build/tests/mknitro
 load=$build/bench/avload
+# Cold slices: rows with c clients get cold_docs * min(c, cores) / wsum
+# documents, wsum = repeat * the sum of min(c, cores) over $clients.
+wsum=0
+for c in $clients; do wsum=$((wsum + (c < cores ? c : cores))); done
+wsum=$((wsum * repeat))
+for c in $clients; do
+	if [ $((cold_docs * (c < cores ? c : cores) / wsum)) -lt 1 ]; then
+		echo "bench: AV_BENCH_COLD_DOCS=$cold_docs is too few for a slice per cold row" >&2
+		exit 1
+	fi
+done
 echo "bench: making documents (cold: $cold_docs fresh leaves) in $work"
 "$mk" init "$work/pki"
 "$mk" sign "$work/pki" "$work/warm.b64" --lines 1
 "$mk" sign "$work/pki" "$work/invalid.b64" --lines 1 --corrupt-sig
 "$mk" sign "$work/pki" "$work/cold.b64" --lines "$cold_docs" --fresh-leaf
 bench_nitro_bodies warm cold invalid
+next_doc=0	# the first document of the next cold row's slice
 
 # shellcheck disable=SC2086 # $extra: flags, split on spaces
 bench_start_attestd "$build/attestd" "$work/attestd.log" \
@@ -71,14 +89,25 @@ EOF
 }
 
 : >"$work/results.jsonl"
-for rep in $(seq "$repeat"); do
+for _ in $(seq "$repeat"); do
 for scen in warm cold invalid; do
 	want=$(bench_want "$scen")
 	for c in $clients; do
+		bodies=$work/$scen.bodies
+		slice=
+		if [ "$scen" = cold ]; then
+			nd=$((cold_docs * (c < cores ? c : cores) / wsum))
+			bodies=$work/cold.slice
+			sed -n "$((next_doc + 1)),$((next_doc + nd))p" \
+			    "$work/cold.bodies" >"$bodies"
+			slice=", \"docs\": $nd, \"first_doc\": $next_doc"
+			echo "  nitro-cold c=$c: documents $next_doc-$((next_doc + nd - 1))"
+			next_doc=$((next_doc + nd))
+		fi
 		m0=$(metric attestd_chain_cache_misses_total)
 		c0=$(bench_cputicks)
 		out=$("$load" -p "$port" -c "$c" -d "$secs" -w 1 -e "$want" \
-		    $oneshot "$work/$scen.bodies") || true
+		    $oneshot "$bodies") || true
 		c1=$(bench_cputicks)
 		m1=$(metric attestd_chain_cache_misses_total)
 		adj=
@@ -111,7 +140,7 @@ if len(v384) == n:
 PY
 )
 		fi
-		echo "{\"scenario\": \"nitro-$scen\", \"misses\": $((m1 - m0)), \"cpu_s\": $(((c1 - c0) * 1000 / hz))e-3, \"result\": $out$adj}" \
+		echo "{\"scenario\": \"nitro-$scen\", \"misses\": $((m1 - m0)), \"cpu_s\": $(((c1 - c0) * 1000 / hz))e-3$slice, \"result\": $out$adj}" \
 		    >>"$work/results.jsonl"
 		echo "  nitro-$scen c=$c: $out"
 	done
@@ -152,7 +181,9 @@ rows = []
 print()
 print("P-384 verify/s %.0f, P-256 sign/s %.0f (openssl speed, one core); %d cores" % (v384, s256, cores))
 print("ratio = verdicts/s / floor/s (wall clock); cpu ratio = floor CPU per verdict / attestd CPU per verdict")
-print("%-14s %7s %10s %9s %9s %10s %7s %10s %9s %7s" % ("scenario", "clients", "verdicts/s", "p50 ms", "p99 ms", "floor/s", "ratio", "cpu ms/v", "cpu ratio", "errors"))
+print("miss % = chain-cache misses / verdicts (100% = every verdict verified a chain never seen before)")
+print("%-14s %7s %10s %9s %9s %10s %7s %10s %9s %7s %7s" % ("scenario", "clients", "verdicts/s", "p50 ms", "p99 ms", "floor/s", "ratio", "cpu ms/v", "cpu ratio", "errors", "miss %"))
+warnings = []
 for line in open(os.path.join(w, "results.jsonl")):
     r = json.loads(line)
     res = r["result"]
@@ -167,7 +198,17 @@ for line in open(os.path.join(w, "results.jsonl")):
     ratio = res["rps"] / floor
     cpu_per = r["cpu_s"] / done
     cpu_ratio = floor_s / cpu_per if cpu_per > 0 else 0
-    extra = {}
+    extra = {"cache_miss_fraction": r["misses"] / done}
+    if "docs" in r:
+        # More verdicts than documents: leaves of the slice were reused
+        # (with several clients, which start at different offsets, reuse
+        # can begin earlier; the miss fraction says how much).
+        extra["slice_wrapped"] = done > r["docs"]
+        if extra["slice_wrapped"]:
+            warnings.append("warning: %s c=%d sent %d verdicts over a slice of %d documents "
+                            "(it wrapped around): only %.0f%% were chain-cache misses" % (
+                            r["scenario"], res["clients"], done, r["docs"],
+                            100 * extra["cache_miss_fraction"]))
     adj_s = ""
     if "adjacent" in r:
         a = r["adjacent"]
@@ -177,9 +218,12 @@ for line in open(os.path.join(w, "results.jsonl")):
             1e3 * afloor_s, a["procs"], 100 * extra["cpu_ratio_adjacent"])
     rows.append(dict(r, floor=floor, ratio=ratio, cpu_ms_per_verdict=1e3 * cpu_per,
                      cpu_ratio=cpu_ratio, verifies_per_verdict=nv, **extra))
-    print("%-14s %7d %10.1f %9.3f %9.3f %10.1f %6.0f%% %10.3f %8.0f%% %7d%s" % (
+    print("%-14s %7d %10.1f %9.3f %9.3f %10.1f %6.0f%% %10.3f %8.0f%% %7d %6.0f%%%s" % (
         r["scenario"], res["clients"], res["rps"], res["p50_ms"], res["p99_ms"],
-        floor, 100 * ratio, 1e3 * cpu_per, 100 * cpu_ratio, res["errors"], adj_s))
+        floor, 100 * ratio, 1e3 * cpu_per, 100 * cpu_ratio, res["errors"],
+        100 * extra["cache_miss_fraction"], adj_s))
+for wl in warnings:
+    print(wl)
 doc = {"cores": cores, "openssl": {"p384_verify_s": v384, "p384_sign_s": s384,
        "p256_verify_s": v256, "p256_sign_s": s256}, "rows": rows,
        "commit": os.environ.get("AV_BENCH_COMMIT", ""),
@@ -200,20 +244,27 @@ if any(len(g) > 1 for g in groups.values()):
         (sorted(v)[len(v) // 2 - 1] + sorted(v)[len(v) // 2]) / 2
     print()
     print("summary over %d runs per row: median (min-max)" % max(len(g) for g in groups.values()))
-    print("%-14s %7s %22s %22s %22s" % ("scenario", "clients", "verdicts/s", "p99 ms", "cpu ratio %"))
+    print("%-14s %7s %22s %22s %22s %16s" % ("scenario", "clients", "verdicts/s", "p99 ms", "cpu ratio %", "miss %"))
     doc["summary"] = []
     for (scen, c), g in groups.items():
         rps = [x["result"]["rps"] for x in g]
         p99 = [x["result"]["p99_ms"] for x in g]
         cr = [100 * x["cpu_ratio"] for x in g]
         ca = [100 * x["cpu_ratio_adjacent"] for x in g if "cpu_ratio_adjacent" in x]
-        print("%-14s %7d %22s %22s %22s%s" % (scen, c,
+        mp = [100 * x["cache_miss_fraction"] for x in g]
+        print("%-14s %7d %22s %22s %22s %16s%s" % (scen, c,
               "%.0f (%.0f-%.0f)" % (med(rps), min(rps), max(rps)),
               "%.2f (%.2f-%.2f)" % (med(p99), min(p99), max(p99)),
               "%.0f (%.0f-%.0f)" % (med(cr), min(cr), max(cr)),
+              "%.0f (%.0f-%.0f)" % (med(mp), min(mp), max(mp)),
               "   adjacent %.0f (%.0f-%.0f)" % (med(ca), min(ca), max(ca)) if ca else ""))
-        doc["summary"].append({"scenario": scen, "clients": c, "runs": len(g),
-                               "rps": rps, "p99_ms": p99, "cpu_ratio_pct": cr})
+        s = {"scenario": scen, "clients": c, "runs": len(g),
+             "rps": rps, "p99_ms": p99, "cpu_ratio_pct": cr, "cache_miss_pct": mp}
+        if ca:
+            s["cpu_ratio_adjacent_pct"] = ca
+            s["cpu_ratio_adjacent_pct_median"] = med(ca)
+            s["cpu_ratio_adjacent_pct_range"] = [min(ca), max(ca)]
+        doc["summary"].append(s)
 json.dump(doc, open(outp, "w"), indent=1)
 print("results: " + outp)
 EOF
