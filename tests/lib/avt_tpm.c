@@ -13,6 +13,7 @@
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_tpm2_types.h>
 
+#include "avt_pb.h"
 #include "avt_pki.h"
 #include "avt_tpm.h"
 
@@ -256,82 +257,42 @@ avt_tpm_public(EVP_PKEY *key, bool restricted, size_t *len)
 
 /* ---- go-tpm-tools Attestation (protobuf) -------------------------------- */
 
-struct pb {
-	uint8_t	*p;
-	size_t	 len, cap;
-};
-
-static void
-pb_put(struct pb *b, const void *d, size_t n)
-{
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2 + 64;
-		b->p = realloc(b->p, b->cap);
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, d, n);
-	b->len += n;
-}
-
-static void
-pb_varint(struct pb *b, uint64_t v)
-{
-	uint8_t c;
-
-	do {
-		c = (uint8_t)(v & 0x7f);
-		v >>= 7;
-		if (v != 0)
-			c |= 0x80;
-		pb_put(b, &c, 1);
-	} while (v != 0);
-}
-
-/* Field num, length-delimited. */
-static void
-pb_bytes(struct pb *b, unsigned num, const void *d, size_t n)
-{
-	pb_varint(b, (uint64_t)num << 3 | 2);
-	pb_varint(b, n);
-	pb_put(b, d, n);
-}
-
 uint8_t *
 avt_gce_attestation(const uint8_t *tpmt, size_t tlen,
     const struct avt_gce_quote *q, size_t nq, const uint8_t *evlog,
     size_t evlen, const uint8_t *cert, size_t certlen, size_t *len)
 {
-	struct pb out = { 0 };
+	struct avt_pb out = { 0 };
 
-	pb_bytes(&out, 1, tpmt, tlen);
+	avt_pb_bytes(&out, 1, tpmt, tlen);
 	for (size_t i = 0; i < nq; i++) {
-		struct pb qb = { 0 }, pc = { 0 };
+		struct avt_pb qb = { 0 }, pc = { 0 };
 
-		pb_bytes(&qb, 1, q[i].msg, q[i].msglen);
-		pb_bytes(&qb, 2, q[i].sig, q[i].siglen);
-		pb_varint(&pc, 1 << 3 | 0);		/* hash */
-		pb_varint(&pc, avt_banks[q[i].bank].alg);
+		avt_pb_bytes(&qb, 1, q[i].msg, q[i].msglen);
+		avt_pb_bytes(&qb, 2, q[i].sig, q[i].siglen);
+		avt_pb_varint(&pc, 1 << 3 | 0);		/* hash */
+		avt_pb_varint(&pc, avt_banks[q[i].bank].alg);
 		for (unsigned k = 0; k < AVT_TPM_NPCR; k++) {
-			struct pb ent = { 0 };
+			struct avt_pb ent = { 0 };
 
 			if (!(q[i].mask & (1u << k)))
 				continue;
-			pb_varint(&ent, 1 << 3 | 0);	/* key */
-			pb_varint(&ent, k);
-			pb_bytes(&ent, 2, q[i].pcrs->v[q[i].bank][k],
+			avt_pb_varint(&ent, 1 << 3 | 0);	/* key */
+			avt_pb_varint(&ent, k);
+			avt_pb_bytes(&ent, 2, q[i].pcrs->v[q[i].bank][k],
 			    avt_banks[q[i].bank].size);
-			pb_bytes(&pc, 2, ent.p, ent.len);
+			avt_pb_bytes(&pc, 2, ent.p, ent.len);
 			free(ent.p);
 		}
-		pb_bytes(&qb, 3, pc.p, pc.len);
-		pb_bytes(&out, 2, qb.p, qb.len);
+		avt_pb_bytes(&qb, 3, pc.p, pc.len);
+		avt_pb_bytes(&out, 2, qb.p, qb.len);
 		free(qb.p);
 		free(pc.p);
 	}
 	if (evlog != NULL)
-		pb_bytes(&out, 3, evlog, evlen);
+		avt_pb_bytes(&out, 3, evlog, evlen);
 	if (cert != NULL)
-		pb_bytes(&out, 6, cert, certlen);
+		avt_pb_bytes(&out, 6, cert, certlen);
 	*len = out.len;
 	return out.p;
 }

@@ -36,6 +36,7 @@
 #include "av/policy.h"
 #include "av/verify.h"
 #include "avt_assert.h"
+#include "avt_pb.h"
 #include "avt_pki.h"
 #include "avt_snp.h"
 #include "avt_tdx.h"
@@ -167,59 +168,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* ---- protobuf, by hand ------------------------------------------------- */
-
-struct pb {
-	uint8_t	*p;
-	size_t	 len, cap;
-};
-
-static void
-pb_put(struct pb *b, const void *p, size_t n)
-{
-	if (b->len + n > b->cap) {
-		b->cap = (b->len + n) * 2 + 64;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-}
-
-static void
-pb_varint(struct pb *b, uint64_t v)
-{
-	uint8_t c;
-
-	do {
-		c = (uint8_t)(v & 0x7f);
-		v >>= 7;
-		if (v != 0)
-			c |= 0x80;
-		pb_put(b, &c, 1);
-	} while (v != 0);
-}
-
-/* Field n, wire type varint; proto3 leaves zero out. */
-static void
-pb_uint(struct pb *b, unsigned n, uint64_t v)
-{
-	if (v == 0)
-		return;
-	pb_varint(b, (uint64_t)n << 3);
-	pb_varint(b, v);
-}
-
-/* Field n, length-delimited. */
-static void
-pb_bytes(struct pb *b, unsigned n, const void *p, size_t len)
-{
-	pb_varint(b, (uint64_t)n << 3 | 2);
-	pb_varint(b, len);
-	pb_put(b, p, len);
-}
-
 /* ---- sevsnp.Report from ABI bytes -------------------------------------- */
 
 /* The fields of sevsnp.Report (proto/sevsnp.proto), by number. */
@@ -287,13 +235,13 @@ report_fields(const uint8_t *r, struct sr *s)
 }
 
 static void
-report_pb(const struct sr *s, struct pb *out)
+report_pb(const struct sr *s, struct avt_pb *out)
 {
 	for (unsigned n = 1; n <= 31; n++) {
 		if (s->b[n] != NULL)
-			pb_bytes(out, n, s->b[n], s->bl[n]);
+			avt_pb_bytes(out, n, s->b[n], s->bl[n]);
 		else
-			pb_uint(out, n, s->v[n]);
+			avt_pb_uint(out, n, s->v[n]);
 	}
 }
 
@@ -335,11 +283,11 @@ struct spec {
 
 /* The SevSnpAttestation message of spec s. */
 static void
-snp_attestation(const struct spec *s, struct pb *out)
+snp_attestation(const struct spec *s, struct avt_pb *out)
 {
 	struct avt_snp_fields	 f = { 0 };
 	uint8_t			 raw[RLEN], *big = NULL;
-	struct pb		 rep = { 0 }, ch = { 0 };
+	struct avt_pb		 rep = { 0 }, ch = { 0 };
 	struct sr		 sr;
 	size_t			 x = s->extra != NULL ? s->extra_len :
 				    sizeof(F->nonce);
@@ -387,13 +335,13 @@ snp_attestation(const struct spec *s, struct pb *out)
 		sr.v[s->set_field] = s->set_value;
 	report_pb(&sr, &rep);
 	if (!s->no_report)
-		pb_bytes(out, 1, rep.p, rep.len);
+		avt_pb_bytes(out, 1, rep.p, rep.len);
 	if (!s->no_vcek) {
 		uint8_t *d;
 		size_t	 n;
 
 		d = avt_cert_der(F->vcek, &n);
-		pb_bytes(&ch, 1, d, n);		/* vcek_cert */
+		avt_pb_bytes(&ch, 1, d, n);		/* vcek_cert */
 		free(d);
 	}
 	if (!s->no_ask_ark) {
@@ -401,25 +349,25 @@ snp_attestation(const struct spec *s, struct pb *out)
 		size_t	 n;
 
 		d = avt_cert_der(F->snp->ask, &n);
-		pb_bytes(&ch, 2, d, n);		/* ask_cert */
+		avt_pb_bytes(&ch, 2, d, n);		/* ask_cert */
 		free(d);
 		d = avt_cert_der(F->snp->ark, &n);
-		pb_bytes(&ch, 3, d, n);		/* ark_cert */
+		avt_pb_bytes(&ch, 3, d, n);		/* ark_cert */
 		free(d);
 	}
 	if (s->extras) {
-		struct pb ent = { 0 }, prod = { 0 };
+		struct avt_pb ent = { 0 }, prod = { 0 };
 
-		pb_bytes(&ent, 1, "ecae0c0f-9502-43b1-afa2-0ae2e0d565b6", 36);
-		pb_bytes(&ent, 2, "\x08\x00\x00\x00\x11\x0f\xa0\x00", 8);
-		pb_bytes(&ch, 7, ent.p, ent.len);	/* extras map entry */
-		pb_uint(&prod, 1, 1);			/* SEV_PRODUCT_MILAN */
-		pb_bytes(out, 3, prod.p, prod.len);	/* product */
+		avt_pb_bytes(&ent, 1, "ecae0c0f-9502-43b1-afa2-0ae2e0d565b6", 36);
+		avt_pb_bytes(&ent, 2, "\x08\x00\x00\x00\x11\x0f\xa0\x00", 8);
+		avt_pb_bytes(&ch, 7, ent.p, ent.len);	/* extras map entry */
+		avt_pb_uint(&prod, 1, 1);			/* SEV_PRODUCT_MILAN */
+		avt_pb_bytes(out, 3, prod.p, prod.len);	/* product */
 		free(ent.p);
 		free(prod.p);
 	}
 	if (ch.len > 0)
-		pb_bytes(out, 2, ch.p, ch.len);
+		avt_pb_bytes(out, 2, ch.p, ch.len);
 	free(rep.p);
 	free(ch.p);
 	free(big);
@@ -430,7 +378,7 @@ snp_attestation(const struct spec *s, struct pb *out)
  * (msg, n) is the hostile field of s.
  */
 static void
-tb(struct pb *o, const struct spec *s, unsigned msg, unsigned n,
+tb(struct avt_pb *o, const struct spec *s, unsigned msg, unsigned n,
     const uint8_t *q, size_t off, size_t len)
 {
 	uint8_t	*big;
@@ -441,17 +389,17 @@ tb(struct pb *o, const struct spec *s, unsigned msg, unsigned n,
 	big = calloc(1, l + 1);
 	assert_non_null(big);
 	memcpy(big, q + off, l < len ? l : len);
-	pb_bytes(o, n, big, l);
+	avt_pb_bytes(o, n, big, l);
 	free(big);
 }
 
 /* A scalar field n, plus delta when (msg, n) is the hostile field. */
 static void
-tu(struct pb *o, const struct spec *s, unsigned msg, unsigned n, uint64_t v)
+tu(struct avt_pb *o, const struct spec *s, unsigned msg, unsigned n, uint64_t v)
 {
 	if (s->tdx_msg == msg && s->tdx_field == n)
 		v = (uint64_t)((int64_t)v + s->tdx_delta);
-	pb_uint(o, n, v);
+	avt_pb_uint(o, n, v);
 }
 
 /*
@@ -462,10 +410,10 @@ tu(struct pb *o, const struct spec *s, unsigned msg, unsigned n, uint64_t v)
  */
 static void
 tdx_quote_pb(const uint8_t *q, size_t n, const struct spec *s,
-    struct pb *out)
+    struct avt_pb *out)
 {
-	struct pb	 h = { 0 }, b = { 0 }, sd = { 0 }, cd = { 0 }, qc = { 0 };
-	struct pb	 er = { 0 }, ad = { 0 }, pc = { 0 };
+	struct avt_pb	 h = { 0 }, b = { 0 }, sd = { 0 }, cd = { 0 }, qc = { 0 };
+	struct avt_pb	 er = { 0 }, ad = { 0 }, pc = { 0 };
 	uint32_t	 sds = (uint32_t)le(q + 632, 4);
 	size_t		 alen, clen, o;
 
@@ -514,25 +462,25 @@ tdx_quote_pb(const uint8_t *q, size_t n, const struct spec *s,
 	tb(&ad, s, 6, 2, q, 1220, alen);
 	o = 1220 + alen;
 	clen = le(q + o + 2, 4);
-	pb_uint(&pc, 1, le(q + o, 2));
-	pb_uint(&pc, 2, clen);
-	pb_bytes(&pc, 3, q + o + 6, clen);
-	pb_bytes(&qc, 1, er.p, er.len);
+	avt_pb_uint(&pc, 1, le(q + o, 2));
+	avt_pb_uint(&pc, 2, clen);
+	avt_pb_bytes(&pc, 3, q + o + 6, clen);
+	avt_pb_bytes(&qc, 1, er.p, er.len);
 	tb(&qc, s, 7, 2, q, 1154, 64);		/* qe_report_signature */
-	pb_bytes(&qc, 3, ad.p, ad.len);
-	pb_bytes(&qc, 4, pc.p, pc.len);
+	avt_pb_bytes(&qc, 3, ad.p, ad.len);
+	avt_pb_bytes(&qc, 4, pc.p, pc.len);
 	tu(&cd, s, 4, 1, le(q + 764, 2));
 	tu(&cd, s, 4, 2, le(q + 766, 4));
-	pb_bytes(&cd, 3, qc.p, qc.len);
+	avt_pb_bytes(&cd, 3, qc.p, qc.len);
 	tb(&sd, s, 8, 1, q, 636, 64);		/* signature */
 	tb(&sd, s, 8, 2, q, 700, 64);		/* ecdsa_attestation_key */
-	pb_bytes(&sd, 3, cd.p, cd.len);
-	pb_bytes(out, 1, h.p, h.len);
-	pb_bytes(out, 2, b.p, b.len);
+	avt_pb_bytes(&sd, 3, cd.p, cd.len);
+	avt_pb_bytes(out, 1, h.p, h.len);
+	avt_pb_bytes(out, 2, b.p, b.len);
 	tu(out, s, 3, 3, sds);
-	pb_bytes(out, 4, sd.p, sd.len);
+	avt_pb_bytes(out, 4, sd.p, sd.len);
 	if (n > 636 + (size_t)sds)
-		pb_bytes(out, 5, q + 636 + sds, n - 636 - sds);
+		avt_pb_bytes(out, 5, q + 636 + sds, n - 636 - sds);
 	free(h.p);
 	free(b.p);
 	free(sd.p);
@@ -545,7 +493,7 @@ tdx_quote_pb(const uint8_t *q, size_t n, const struct spec *s,
 
 /* The QuoteV4 message of spec s. */
 static void
-tdx_attestation(const struct spec *s, struct pb *out)
+tdx_attestation(const struct spec *s, struct avt_pb *out)
 {
 	struct avt_tdx_quote_spec	 ts;
 	uint8_t				*q;
@@ -574,7 +522,7 @@ attestation(const struct spec *s, size_t *len)
 {
 	struct avt_quote_spec	 qs = { .sig_hash = TPM2_ALG_SHA256 };
 	struct avt_gce_quote	 q;
-	struct pb		 out = { 0 }, tee = { 0 };
+	struct avt_pb		 out = { 0 }, tee = { 0 };
 	uint8_t			*m, *g, *pub, *der, *base;
 	size_t			 ml, gl, pl, dl, bl;
 
@@ -594,15 +542,15 @@ attestation(const struct spec *s, size_t *len)
 	base = avt_gce_attestation(pub + 2, pl - 2, &q, 1, NULL, 0, der, dl,
 	    &bl);
 	assert_non_null(base);
-	pb_put(&out, base, bl);
+	avt_pb_put(&out, base, bl);
 	switch (s->tee) {
 	case TEE_SNP:
 		snp_attestation(s, &tee);
-		pb_bytes(&out, 8, tee.p, tee.len);	/* sev_snp_attestation */
+		avt_pb_bytes(&out, 8, tee.p, tee.len);	/* sev_snp_attestation */
 		break;
 	case TEE_TDX:
 		tdx_attestation(s, &tee);
-		pb_bytes(&out, 9, tee.p, tee.len);	/* tdx_attestation */
+		avt_pb_bytes(&out, 9, tee.p, tee.len);	/* tdx_attestation */
 		break;
 	case TEE_NONE:
 	default:
