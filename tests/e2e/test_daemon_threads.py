@@ -147,18 +147,30 @@ def read_all(conns):
     return out
 
 
-def drain_in_flight(t, tmp, nitro, pdir, model):
+def one_place(tmp, nitro, pdir, model, name, flags):
+    """A daemon with one verification place (and flags), 8 documents."""
     docs = [nitro.doc() for _ in range(8)]
     d = H.Daemon(tmp, ["--policies", pdir, "--trust-dir", nitro.trust,
-                       "--thread-model", model, "--workers", "1",
-                       "--drain-timeout-s", "120"],
-                 name="drain-" + model).start()
+                       "--thread-model", model, "--workers", "1"] + flags,
+                 name=name + "-" + model).start()
+    return d, docs
+
+
+def burst(d, docs, n):
+    """n connections, each sends one request at once; returns tags, conns."""
+    tags = ["q%d" % k for k in range(n)]
+    conns = open_conns(d, n)
+    send_all(conns, [body_for(docs, x) for x in tags])
+    return tags, conns
+
+
+def drain_in_flight(t, tmp, nitro, pdir, model):
+    d, docs = one_place(tmp, nitro, pdir, model, "drain",
+                        ["--drain-timeout-s", "120"])
     try:
         jwks = d.jwks()
         n = 16
-        tags = ["q%d" % k for k in range(n)]
-        conns = open_conns(d, n)
-        send_all(conns, [body_for(docs, x) for x in tags])
+        tags, conns = burst(d, docs, n)
         time.sleep(0.05)
         waiting = metric(d, "attestd_verifications_waiting")
         t0 = time.time()
@@ -180,17 +192,11 @@ def drain_in_flight(t, tmp, nitro, pdir, model):
 
 
 def overloaded(t, tmp, nitro, pdir, model):
-    docs = [nitro.doc() for _ in range(8)]
-    d = H.Daemon(tmp, ["--policies", pdir, "--trust-dir", nitro.trust,
-                       "--thread-model", model, "--workers", "1",
-                       "--max-queue", "1"],
-                 name="queue-" + model).start()
+    d, docs = one_place(tmp, nitro, pdir, model, "queue",
+                        ["--max-queue", "1"])
     try:
         jwks = d.jwks()
-        n = 12
-        tags = ["q%d" % k for k in range(n)]
-        conns = open_conns(d, n)
-        send_all(conns, [body_for(docs, x) for x in tags])
+        tags, conns = burst(d, docs, 12)
         res = read_all(conns)
         ok = busy = other = 0
         for (st, data), x in zip(res, tags):
@@ -215,17 +221,11 @@ def overloaded(t, tmp, nitro, pdir, model):
 
 
 def drain_timeout(t, tmp, nitro, pdir, model):
-    docs = [nitro.doc() for _ in range(8)]
-    d = H.Daemon(tmp, ["--policies", pdir, "--trust-dir", nitro.trust,
-                       "--thread-model", model, "--workers", "1",
-                       "--drain-timeout-s", "0"],
-                 name="cut-" + model).start()
+    d, docs = one_place(tmp, nitro, pdir, model, "cut",
+                        ["--drain-timeout-s", "0"])
     try:
         jwks = d.jwks()
-        n = 16
-        tags = ["q%d" % k for k in range(n)]
-        conns = open_conns(d, n)
-        send_all(conns, [body_for(docs, x) for x in tags])
+        tags, conns = burst(d, docs, 16)
         time.sleep(0.05)
         t0 = time.time()
         d.signal(signal.SIGTERM)
