@@ -17,6 +17,7 @@
 
 #include "av/crypto.h"
 #include "av/log.h"
+#include "av/memo.h"
 #include "crypto/trust_int.h"
 
 /* Process-wide cache counters (see av_chain_stats_process()). */
@@ -294,29 +295,6 @@ ptr_lookup(struct av_chain_cache *c, X509 *leaf, STACK_OF(X509) *untrusted,
 	return hit;
 }
 
-static STACK_OF(X509_CRL) *
-crls_up_ref(STACK_OF(X509_CRL) *sk)
-{
-	STACK_OF(X509_CRL) *out;
-
-	if ((out = sk_X509_CRL_new_null()) == NULL)
-		return NULL;
-	for (int i = 0; i < sk_X509_CRL_num(sk); i++) {
-		X509_CRL *crl = sk_X509_CRL_value(sk, i);
-
-		if (X509_CRL_up_ref(crl) != 1)
-			goto fail;
-		if (sk_X509_CRL_push(out, crl) <= 0) {
-			X509_CRL_free(crl);
-			goto fail;
-		}
-	}
-	return out;
- fail:
-	sk_X509_CRL_pop_free(out, X509_CRL_free);
-	return NULL;
-}
-
 /*
  * Remember a verified chain by the identity of the objects asked with
  * (references taken on all of them); failures are ignored.
@@ -344,7 +322,7 @@ ptr_insert(struct av_chain_cache *c, X509 *leaf, STACK_OF(X509) *untrusted,
 	    (pe->chain = X509_chain_up_ref(chain)) == NULL)
 		goto fail;
 	if (o->crl_check && (pe->crls = o->crls != NULL ?
-	    crls_up_ref(o->crls) : sk_X509_CRL_new_null()) == NULL)
+	    av_memo_ref_crl_stack(o->crls) : sk_X509_CRL_new_null()) == NULL)
 		goto fail;
 	b = pbucket_of(leaf);
 	pthread_mutex_lock(&c->mtx);
