@@ -49,38 +49,4 @@ bench_rows snp warm fresh invalid
 bench_openssl_speed ecdsap384 ecdsap256
 
 AV_BENCH_OUT=${AV_BENCH_OUT:-$build/snp-bench-results.json}
-$py - "$work" "$cores" "$AV_BENCH_OUT" <<'EOF'
-import json, os, re, sys
-w, cores, outp = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-speed = {}
-for l in open(os.path.join(w, "speed.txt")):
-    m = re.match(r"\s*(\d+) bits ecdsa \((nistp\d+)\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)", l)
-    if m:
-        speed[m.group(2)] = (float(m.group(3)), float(m.group(4)))
-s256, v256 = speed["nistp256"]
-s384, v384 = speed["nistp384"]
-rows = []
-print()
-print("P-384 verify/s %.0f, P-256 sign/s %.0f (openssl speed, one core); %d cores" % (v384, s256, cores))
-print("%-12s %7s %10s %9s %9s %10s %7s %9s %9s %7s" % ("scenario",
-      "clients", "verdicts/s", "p50 ms", "p99 ms", "floor/s", "ratio",
-      "cpu ms/v", "cpu ratio", "errors"))
-for line in open(os.path.join(w, "results.jsonl")):
-    r = json.loads(line)
-    res = r["result"]
-    floor_s = 1.0 / v384 + 1.0 / s256          # CPU s per verdict
-    floor = min(res["clients"], cores) / floor_s
-    ratio = res["rps"] / floor
-    done = res.get("total_incl_warmup") or 1
-    cpu_per = r["cpu_s"] / done
-    cpu_ratio = floor_s / cpu_per if cpu_per > 0 else 0
-    rows.append(dict(r, floor=floor, ratio=ratio,
-                     cpu_ms_per_verdict=1e3 * cpu_per, cpu_ratio=cpu_ratio))
-    print("%-12s %7d %10.1f %9.3f %9.3f %10.1f %6.0f%% %9.3f %8.0f%% %7d" % (
-        r["scenario"], res["clients"], res["rps"], res["p50_ms"],
-        res["p99_ms"], floor, 100 * ratio, 1e3 * cpu_per, 100 * cpu_ratio,
-        res["errors"]))
-json.dump({"cores": cores, "openssl": {"p384_verify_s": v384,
-           "p256_sign_s": s256}, "rows": rows}, open(outp, "w"), indent=1)
-print("results: " + outp)
-EOF
+$py "$root/bench/ecdsa_report.py" "$work" "$cores" "$AV_BENCH_OUT" nistp384:1 nistp256
