@@ -110,15 +110,21 @@ path_match(const struct route *r, const char *url)
 	return strcmp(url, r->path) == 0;
 }
 
-static enum MHD_Result
-queue_buf(struct avd_req *rq, unsigned status, char *body, size_t len,
-    const char *ctype, const char *allow)
+/*
+ * Queue body (stolen) with its Content-Type, no-store, nosniff and one
+ * optional further header (hname: hval, e.g. Allow or ETag).  On a
+ * pool worker the reply is kept for the MHD thread, which has no use
+ * for the further header.  Returns MHD_YES or MHD_NO.
+ */
+int
+avd_reply_buf(struct avd_req *rq, unsigned status, char *body, size_t len,
+    const char *ctype, const char *hname, const char *hval)
 {
 	struct MHD_Response	*resp;
 	enum MHD_Result		 ret;
 
 	if (rq->deferred) {
-		/* On a worker: keep it for the MHD thread (no Allow here). */
+		/* On a worker: keep it for the MHD thread. */
 		free(rq->pend_body);
 		rq->pend = true;
 		rq->pend_status = status;
@@ -140,8 +146,8 @@ queue_buf(struct avd_req *rq, unsigned status, char *body, size_t len,
 	    "no-store") == MHD_NO ||
 	    MHD_add_response_header(resp, "X-Content-Type-Options",
 	    "nosniff") == MHD_NO ||
-	    (allow != NULL && MHD_add_response_header(resp,
-	    MHD_HTTP_HEADER_ALLOW, allow) == MHD_NO)) {
+	    (hname != NULL && MHD_add_response_header(resp, hname, hval) ==
+	    MHD_NO)) {
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
@@ -171,7 +177,8 @@ avd_reply_json(struct avd_req *rq, unsigned status, json_t *body)
 	json_decref(body);
 	if (s == NULL)
 		return MHD_NO;
-	return queue_buf(rq, status, s, strlen(s), "application/json", NULL);
+	return avd_reply_buf(rq, status, s, strlen(s), "application/json",
+	    NULL, NULL);
 }
 
 /*
@@ -229,7 +236,7 @@ avd_reply_verdict(struct avd_req *rq, unsigned status, json_t *body,
 	s[n++] = '"';
 	s[n++] = '}';
 	s[n] = '\0';
-	return queue_buf(rq, status, s, n, "application/json", NULL);
+	return avd_reply_buf(rq, status, s, n, "application/json", NULL, NULL);
 }
 
 /* Queue {"error": {"code", "message"}} with status. */
@@ -255,7 +262,7 @@ reply_text(struct avd_req *rq, unsigned status, const char *text, size_t n,
 	if ((s = malloc(n ? n : 1)) == NULL)
 		return MHD_NO;
 	memcpy(s, text, n);
-	return queue_buf(rq, status, s, n, ctype, NULL);
+	return avd_reply_buf(rq, status, s, n, ctype, NULL, NULL);
 }
 
 /* Media type without parameters, lower case (malloc'd), or NULL. */
@@ -337,8 +344,9 @@ request_begin(struct avd_req *rq)
 
 			if (s == NULL)
 				return MHD_NO;
-			return queue_buf(rq, MHD_HTTP_METHOD_NOT_ALLOWED, s,
-			    strlen(s), "application/json", allow);
+			return avd_reply_buf(rq, MHD_HTTP_METHOD_NOT_ALLOWED, s,
+			    strlen(s), "application/json",
+			    MHD_HTTP_HEADER_ALLOW, allow);
 		}
 		return avd_reply_error(rq, MHD_HTTP_NOT_FOUND, "not_found",
 		    "no such resource");
@@ -697,8 +705,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		rq->pend = false;
 		rq->worked = false;
-		return queue_buf(rq, rq->pend_status, body, rq->pend_len,
-		    rq->pend_ctype, NULL);
+		return avd_reply_buf(rq, rq->pend_status, body, rq->pend_len,
+		    rq->pend_ctype, NULL, NULL);
 	}
 	if (rq->queued)
 		return MHD_YES;
@@ -1161,8 +1169,8 @@ avd_h_metrics(struct avd_req *rq)
 	if ((s = avd_metrics_render(rq->cfg, &n)) == NULL)
 		return avd_reply_error(rq, 500, "internal_error",
 		    "out of memory");
-	return queue_buf(rq, MHD_HTTP_OK, s, n,
-	    "text/plain; version=0.0.4; charset=utf-8", NULL);
+	return avd_reply_buf(rq, MHD_HTTP_OK, s, n,
+	    "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
 }
 
 /* A query parameter (borrowed from MHD) or NULL. */

@@ -57,12 +57,9 @@ static const struct avd_opts *watch_opts;
 static int
 reply_etag(struct avd_req *rq, unsigned status, json_t *body, int64_t ver)
 {
-	struct MHD_Response	*resp;
-	enum MHD_Result		 ret;
-	char			*s, etag[32];
-	size_t			 n;
+	char	*s, etag[32];
 
-	if (ver <= 0 || rq->deferred)
+	if (ver <= 0)
 		return avd_reply_json(rq, status, body);
 	if (body == NULL)
 		return avd_reply_error(rq, 500, "internal_error",
@@ -71,32 +68,9 @@ reply_etag(struct avd_req *rq, unsigned status, json_t *body, int64_t ver)
 	json_decref(body);
 	if (s == NULL)
 		return MHD_NO;
-	n = strlen(s);
-	resp = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(s);
-		return MHD_NO;
-	}
 	snprintf(etag, sizeof(etag), "\"%lld\"", (long long)ver);
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "application/json") == MHD_NO ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-	    "no-store") == MHD_NO ||
-	    MHD_add_response_header(resp, "X-Content-Type-Options",
-	    "nosniff") == MHD_NO ||
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag) ==
-	    MHD_NO) {
-		MHD_destroy_response(resp);
-		return MHD_NO;
-	}
-	ret = MHD_queue_response(rq->conn, status, resp);
-	MHD_destroy_response(resp);
-	if (ret == MHD_YES) {
-		rq->queued = true;
-		rq->status = status;
-		rq->bytes_out = n;
-	}
-	return ret;
+	return avd_reply_buf(rq, status, s, strlen(s), "application/json",
+	    MHD_HTTP_HEADER_ETAG, etag);
 }
 
 /* A store failure as an HTTP error (detail for the admin, never a path). */
