@@ -236,13 +236,9 @@ int	avd_reply_verdict(struct avd_req *, unsigned status, json_t *body,
 	    const char *jwt);
 int	avd_reply_error(struct avd_req *, unsigned status, const char *code,
 	    const char *message);
-/*
- * body (stolen, len bytes) as ctype, with one optional further header
- * (hname: hval, both NULL for none).
- */
-int	avd_reply_buf(struct avd_req *, unsigned status, char *body,
-	    size_t len, const char *ctype, const char *hname,
-	    const char *hval);
+/* avd_reply_json() with one further header (hname: hval), e.g. ETag. */
+int	avd_reply_json_hdr(struct avd_req *, unsigned status, json_t *body,
+	    const char *hname, const char *hval);
 
 /* What a handler sees. */
 struct avd_req {

@@ -113,11 +113,12 @@ path_match(const struct route *r, const char *url)
 /*
  * Queue body (stolen) with its Content-Type, no-store, nosniff and one
  * optional further header (hname: hval, e.g. Allow or ETag).  On a
- * pool worker the reply is kept for the MHD thread, which has no use
- * for the further header.  Returns MHD_YES or MHD_NO.
+ * pool worker (--thread-model pool: attest requests only, which send
+ * no further header) the reply is kept for the MHD thread without it.
+ * Returns MHD_YES or MHD_NO.
  */
-int
-avd_reply_buf(struct avd_req *rq, unsigned status, char *body, size_t len,
+static int
+reply_buf(struct avd_req *rq, unsigned status, char *body, size_t len,
     const char *ctype, const char *hname, const char *hval)
 {
 	struct MHD_Response	*resp;
@@ -162,11 +163,13 @@ avd_reply_buf(struct avd_req *rq, unsigned status, char *body, size_t len,
 }
 
 /*
- * Queue body (stolen) as JSON with the given status.  Returns MHD_YES or
- * MHD_NO (the connection is then closed).
+ * Queue body (stolen) as JSON with the given status and one optional
+ * further header (hname: hval).  Returns MHD_YES or MHD_NO (the
+ * connection is then closed).
  */
 int
-avd_reply_json(struct avd_req *rq, unsigned status, json_t *body)
+avd_reply_json_hdr(struct avd_req *rq, unsigned status, json_t *body,
+    const char *hname, const char *hval)
 {
 	char *s;
 
@@ -177,8 +180,15 @@ avd_reply_json(struct avd_req *rq, unsigned status, json_t *body)
 	json_decref(body);
 	if (s == NULL)
 		return MHD_NO;
-	return avd_reply_buf(rq, status, s, strlen(s), "application/json",
-	    NULL, NULL);
+	return reply_buf(rq, status, s, strlen(s), "application/json",
+	    hname, hval);
+}
+
+/* The same without a further header. */
+int
+avd_reply_json(struct avd_req *rq, unsigned status, json_t *body)
+{
+	return avd_reply_json_hdr(rq, status, body, NULL, NULL);
 }
 
 /*
@@ -236,7 +246,7 @@ avd_reply_verdict(struct avd_req *rq, unsigned status, json_t *body,
 	s[n++] = '"';
 	s[n++] = '}';
 	s[n] = '\0';
-	return avd_reply_buf(rq, status, s, n, "application/json", NULL, NULL);
+	return reply_buf(rq, status, s, n, "application/json", NULL, NULL);
 }
 
 /* Queue {"error": {"code", "message"}} with status. */
@@ -262,7 +272,7 @@ reply_text(struct avd_req *rq, unsigned status, const char *text, size_t n,
 	if ((s = malloc(n ? n : 1)) == NULL)
 		return MHD_NO;
 	memcpy(s, text, n);
-	return avd_reply_buf(rq, status, s, n, ctype, NULL, NULL);
+	return reply_buf(rq, status, s, n, ctype, NULL, NULL);
 }
 
 /* Media type without parameters, lower case (malloc'd), or NULL. */
@@ -344,7 +354,7 @@ request_begin(struct avd_req *rq)
 
 			if (s == NULL)
 				return MHD_NO;
-			return avd_reply_buf(rq, MHD_HTTP_METHOD_NOT_ALLOWED, s,
+			return reply_buf(rq, MHD_HTTP_METHOD_NOT_ALLOWED, s,
 			    strlen(s), "application/json",
 			    MHD_HTTP_HEADER_ALLOW, allow);
 		}
@@ -705,7 +715,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		rq->pend = false;
 		rq->worked = false;
-		return avd_reply_buf(rq, rq->pend_status, body, rq->pend_len,
+		return reply_buf(rq, rq->pend_status, body, rq->pend_len,
 		    rq->pend_ctype, NULL, NULL);
 	}
 	if (rq->queued)
@@ -1169,7 +1179,7 @@ avd_h_metrics(struct avd_req *rq)
 	if ((s = avd_metrics_render(rq->cfg, &n)) == NULL)
 		return avd_reply_error(rq, 500, "internal_error",
 		    "out of memory");
-	return avd_reply_buf(rq, MHD_HTTP_OK, s, n,
+	return reply_buf(rq, MHD_HTTP_OK, s, n,
 	    "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
 }
 

@@ -57,20 +57,13 @@ static const struct avd_opts *watch_opts;
 static int
 reply_etag(struct avd_req *rq, unsigned status, json_t *body, int64_t ver)
 {
-	char	*s, etag[32];
+	char	etag[32];
 
 	if (ver <= 0)
 		return avd_reply_json(rq, status, body);
-	if (body == NULL)
-		return avd_reply_error(rq, 500, "internal_error",
-		    "out of memory");
-	s = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (s == NULL)
-		return MHD_NO;
 	snprintf(etag, sizeof(etag), "\"%lld\"", (long long)ver);
-	return avd_reply_buf(rq, status, s, strlen(s), "application/json",
-	    MHD_HTTP_HEADER_ETAG, etag);
+	return avd_reply_json_hdr(rq, status, body, MHD_HTTP_HEADER_ETAG,
+	    etag);
 }
 
 /* A store failure as an HTTP error (detail for the admin, never a path). */
